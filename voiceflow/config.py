@@ -1,0 +1,234 @@
+"""Typed configuration: dataclasses, YAML files and dotted ``key=value`` overrides.
+
+A run is described by one :class:`Config`. It is read from YAML, then overridden from the
+command line with dotted keys::
+
+    cfg = load_config("recipes/demo/conf/demo.yaml", ["model.depth=6", "train.max_steps=200"])
+
+An unknown key, or a value of the wrong type, is an error naming the key. The model section
+may name a ``preset`` (``paper``, ``small``, ``tiny``); the preset's values are applied
+first and any key given beside it wins. The resolved config is written next to every
+experiment (``exp_dir/config.yaml``) so that inference and resumption read exactly what
+training used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voiceflow.errors import VoiceflowError
+
+
+@dataclass
+class MelConfig:
+    """The mel contract (DESIGN.md): vocos-mel-24khz features by default."""
+
+    sample_rate: int = 24000
+    n_fft: int = 1024
+    hop_length: int = 256
+    win_length: int = 1024
+    n_mels: int = 100
+    f_min: float = 0.0
+    f_max: float = 0.0  # 0 means sample_rate / 2
+    log_floor: float = 1e-7
+
+
+# Sizes of the audio model. `paper` is the Voicebox audio model (Le et al., 2023, sec. 5.1:
+# 24 layers, 16 heads, 1024 embedding, 4096 feed-forward, ~330 M parameters).
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": dict(dim=1024, depth=24, heads=16, ff_dim=4096, phone_dim=1024),
+    "small": dict(dim=512, depth=12, heads=8, ff_dim=2048, phone_dim=256),
+    "tiny": dict(dim=128, depth=4, heads=4, ff_dim=512, phone_dim=64),
+}
+
+
+@dataclass
+class ModelConfig:
+    preset: str = "tiny"
+    dim: int = 128
+    depth: int = 4
+    heads: int = 4
+    ff_dim: int = 512
+    phone_dim: int = 64
+    n_phones: int = 0  # size of the phone inventory including padding; set from the inventory
+    conv_pos_kernel: int = 31
+    conv_pos_groups: int = 16
+    dropout: float = 0.0
+    # "auto": FlexAttention on CUDA, exact per-utterance SDPA elsewhere; or "flex" / "sdpa"
+    attention: str = "auto"
+    compile: bool = False  # torch.compile each transformer block (CUDA)
+    # the packed token count is rounded up to a multiple of this (fewer distinct shapes to compile)
+    pack_multiple: int = 1
+
+
+@dataclass
+class FlowConfig:
+    """OT-CFM and the Voicebox masking / guidance-dropout rules (Le et al., 2023, sec. 3.3, 5.1)."""
+
+    sigma_min: float = 1e-5
+    p_full_mask: float = 0.3  # mask the whole utterance with this probability
+    span_min: float = 0.7  # otherwise one contiguous span of 70-100 % of the frames
+    span_max: float = 1.0
+    p_uncond: float = 0.2  # drop context and phones together (classifier-free guidance)
+
+
+@dataclass
+class DataConfig:
+    train_manifest: str = ""
+    valid_manifest: str = ""
+    phones: str = ""  # phone inventory, one symbol per line, line 0 is padding
+    stats: str = ""  # global mel statistics written by the features stage
+    max_frames: int = 20000  # frame budget of one batch on one device
+    max_utt_frames: int = 3000  # longer utterances are cropped to this many frames
+    bucket_width: int = 50  # length-bucket width in frames
+    num_workers: int = 2
+    valid_batches: int = 8  # how many validation batches a validation pass uses
+
+
+@dataclass
+class TrainConfig:
+    exp_dir: str = "exp/run"
+    max_steps: int = 500_000  # Voicebox trains the audio model for 500 k updates
+    mixed_precision: str = "bf16"  # "no", "bf16", "fp16"
+    grad_accum: int = 1
+    grad_clip: float = 0.2  # Voicebox clips the gradient norm at 0.2
+    lr: float = 1e-4  # Voicebox peak learning rate
+    warmup_steps: int = 5000  # Voicebox linear warm-up
+    final_lr_ratio: float = 0.0  # linear decay to lr * final_lr_ratio at max_steps
+    betas: list = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: float = 0.0
+    ema_decay: float = 0.9999
+    ema_warmup: bool = True
+    seed: int = 1234
+    log_every: int = 50
+    valid_every: int = 1000
+    save_every: int = 5000
+    keep_checkpoints: int = 3
+
+
+@dataclass
+class SampleConfig:
+    solver: str = "euler"  # "euler" or "midpoint"
+    nfe: int = 32
+    guidance: float = 0.0  # classifier-free guidance strength a: v = (1 + a) v_c - a v_u
+    seed: int = 0
+
+
+@dataclass
+class Config:
+    mel: MelConfig = field(default_factory=MelConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    flow: FlowConfig = field(default_factory=FlowConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _check_value(key: str, value: Any, annotation: Any) -> Any:
+    """Check ``value`` against a field's annotation; ints are accepted for floats."""
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation is float and isinstance(value, str):
+        try:  # YAML 1.1 reads "3e-4" (no dot) as a string
+            return float(value)
+        except ValueError:
+            pass
+    origin = typing.get_origin(annotation) or annotation
+    if origin is list:
+        if not isinstance(value, list):
+            raise VoiceflowError(f"config key {key}: expected a list, got {value!r}")
+        return value
+    if origin is bool:
+        if not isinstance(value, bool):
+            raise VoiceflowError(f"config key {key}: expected true/false, got {value!r}")
+        return value
+    if origin in (int, float, str):
+        if isinstance(value, bool) or not isinstance(value, origin):
+            raise VoiceflowError(f"config key {key}: expected {origin.__name__}, got {value!r}")
+        return value
+    return value
+
+
+def _apply(obj: Any, data: dict, prefix: str) -> None:
+    if not isinstance(data, dict):
+        raise VoiceflowError(f"config section {prefix.rstrip('.') or '<root>'}: expected a mapping")
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in dataclasses.fields(obj)}
+    if "preset" in data and isinstance(obj, ModelConfig):
+        _apply_preset(obj, data["preset"], prefix)
+    for key, value in data.items():
+        full = prefix + key
+        if key not in names:
+            raise VoiceflowError(f"unknown config key: {full}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            _apply(current, value, full + ".")
+        else:
+            setattr(obj, key, _check_value(full, value, hints[key]))
+
+
+def _apply_preset(model: ModelConfig, name: Any, prefix: str) -> None:
+    if name not in MODEL_PRESETS:
+        raise VoiceflowError(
+            f"config key {prefix}preset: unknown preset {name!r} (known: {', '.join(MODEL_PRESETS)})"
+        )
+    model.preset = name
+    for key, value in MODEL_PRESETS[name].items():
+        setattr(model, key, value)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``a.b.c=value`` into its key path and a YAML-parsed value."""
+    if "=" not in text:
+        raise VoiceflowError(f"override {text!r}: expected key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def config_from_dict(data: dict | None, overrides: list[str] | None = None) -> Config:
+    cfg = Config()
+    _apply(cfg, data or {}, "")
+    for text in overrides or []:
+        path, value = parse_override(text)
+        nested: Any = value
+        for part in reversed(path):
+            nested = {part: nested}
+        _apply(cfg, nested, "")
+    return cfg
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> Config:
+    """Load a YAML config (or the defaults when ``path`` is None) and apply overrides."""
+    data = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise VoiceflowError(f"{path}: config file not found")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise VoiceflowError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    try:
+        return config_from_dict(data, overrides)
+    except VoiceflowError as e:
+        raise VoiceflowError(f"{path}: {e}" if path is not None else str(e)) from None
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    from voiceflow.fileio import atomic_path
+
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
