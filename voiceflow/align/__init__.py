@@ -1,0 +1,27 @@
+"""Alignments: TextGrid import, the alignment contract, and alignment -> frame-level phones."""
+
+from voiceflow.align.alignment import (
+    Segment,
+    add_word_positions,
+    alignment_from_frame_durations,
+    alignment_from_textgrid,
+    frame_boundaries,
+    frame_durations,
+    frame_phone_ids,
+    validate_alignment,
+)
+from voiceflow.align.textgrid import IntervalTier, read_textgrid, read_textgrid_tiers
+
+__all__ = [
+    "Segment",
+    "read_textgrid",
+    "read_textgrid_tiers",
+    "IntervalTier",
+    "add_word_positions",
+    "alignment_from_textgrid",
+    "validate_alignment",
+    "frame_boundaries",
+    "frame_durations",
+    "frame_phone_ids",
+    "alignment_from_frame_durations",
+]

@@ -1,0 +1,126 @@
+"""Waveform I/O: read any wav/flac as mono float32 at a chosen rate, write 16-bit wavs atomically.
+
+All audio is read with ``soundfile`` (``torchaudio.load`` needs torchcodec) and resampled
+with ``torchaudio.functional.resample``::
+
+    from voiceflow.audio import load_audio, save_wav
+
+    wav = load_audio("corpus/a.flac", 24000)      # (samples,) float32, mono, 24 kHz
+    save_wav("out/a.wav", wav, 24000)             # 16-bit PCM, written atomically
+    seconds = audio_duration("corpus/a.flac")     # from the header, no decoding
+
+Problems a user can cause (a missing, corrupt or empty file) raise
+:class:`~voiceflow.errors.VoiceflowError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import torch
+import torchaudio.functional as AF
+
+from voiceflow.errors import VoiceflowError
+from voiceflow.fileio import atomic_path
+
+__all__ = ["load_audio", "save_wav", "audio_duration"]
+
+# What soundfile raises for a file it cannot open or decode (LibsndfileError is both).
+_READ_ERRORS = (soundfile.SoundFileError, RuntimeError)
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise VoiceflowError(f"{path}: audio file not found")
+    if not path.is_file():
+        raise VoiceflowError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise VoiceflowError(f"{path}: audio file is empty (0 bytes)")
+
+
+def _reason(error: Exception) -> str:
+    """Why soundfile failed, without its "Error opening '<path>': " prefix."""
+    text = getattr(error, "error_string", None) or str(error) or type(error).__name__
+    return text.splitlines()[0].strip().rstrip(".")
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int) -> torch.Tensor:
+    """Read a wav/flac (any rate, any channel count) as mono float32 at ``sample_rate``.
+
+    Channels are averaged; the signal is resampled when the file's rate differs. The result
+    has ``ceil(n * sample_rate / file_rate)`` samples for a file of ``n`` samples.
+
+    Args:
+        path: an audio file soundfile can read (wav, flac, ogg, ...).
+        sample_rate: the rate of the returned waveform in Hz.
+
+    Returns:
+        A contiguous float32 tensor of shape ``(samples,)`` on the CPU.
+
+    Raises:
+        VoiceflowError: the file is missing, unreadable or corrupt, or holds no samples.
+    """
+    path = Path(path)
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    _check_file(path)
+    try:
+        data, file_rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except _READ_ERRORS as e:
+        raise VoiceflowError(f"{path}: cannot read audio ({_reason(e)})") from None
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise VoiceflowError(f"{path}: audio is empty (0 samples)")
+    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+    wav = torch.from_numpy(np.ascontiguousarray(mono))
+    if file_rate != sample_rate:
+        wav = AF.resample(wav, int(file_rate), int(sample_rate))
+    return wav.contiguous()
+
+
+def _to_numpy(waveform) -> np.ndarray:
+    if isinstance(waveform, torch.Tensor):
+        waveform = waveform.detach().to("cpu", torch.float32).numpy()
+    return np.asarray(waveform, dtype=np.float32)
+
+
+def save_wav(path: str | os.PathLike, waveform, sample_rate: int) -> None:
+    """Write a mono waveform as a 16-bit PCM wav, atomically (temporary name, then rename).
+
+    Args:
+        path: the destination; parent directories are created.
+        waveform: shape ``(samples,)``, a torch tensor (any device/dtype) or numpy array,
+            nominally in [-1, 1]; values outside are clipped.
+        sample_rate: the rate written in the header, in Hz.
+
+    Raises:
+        ValueError: the waveform is not 1-D or holds NaN/inf (a bug upstream, not a user
+            error: the file is then not written).
+    """
+    data = _to_numpy(waveform)
+    if data.ndim != 1:
+        raise ValueError(f"save_wav {path}: expected a 1-D waveform, got shape {tuple(data.shape)}")
+    if not np.isfinite(data).all():
+        raise ValueError(f"save_wav {path}: waveform contains NaN or inf")
+    data = np.clip(data, -1.0, 1.0)
+    with atomic_path(path) as tmp:
+        soundfile.write(tmp, data, int(sample_rate), subtype="PCM_16", format="WAV")
+
+
+def audio_duration(path: str | os.PathLike) -> float:
+    """Duration in seconds of an audio file, read from its header (no decoding).
+
+    Raises:
+        VoiceflowError: the file is missing or not a readable audio file.
+    """
+    path = Path(path)
+    _check_file(path)
+    try:
+        info = soundfile.info(path)
+    except _READ_ERRORS as e:
+        raise VoiceflowError(f"{path}: cannot read audio header ({_reason(e)})") from None
+    if info.samplerate <= 0:
+        raise VoiceflowError(f"{path}: invalid sample rate {info.samplerate} in header")
+    return info.frames / info.samplerate

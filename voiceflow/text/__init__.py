@@ -1,0 +1,13 @@
+"""Text: normalisation, G2P and the phone inventory (one symbol per line, id 0 = padding)."""
+
+from voiceflow.text.phones import (
+    PAD,
+    SIL,
+    SPN,
+    WORD_POSITIONS,
+    PhoneInventory,
+    strip_word_position,
+    tag_word,
+)
+
+__all__ = ["PAD", "SIL", "SPN", "WORD_POSITIONS", "PhoneInventory", "tag_word", "strip_word_position"]
