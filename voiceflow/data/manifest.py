@@ -1,0 +1,44 @@
+"""Manifests: JSON Lines, one utterance per line (DESIGN.md).
+
+Required keys: ``id``, ``audio`` (path), ``speaker``, ``text``, ``duration`` (seconds). Once
+aligned: ``alignment`` (list of [phone, start_s, end_s]) and optionally ``words``. After the
+features stage: ``feats`` (path of a .npy log-mel, (n_mels, frames)) and ``frames``.
+
+Stages never edit a manifest in place: they read one and write another (atomically).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from voiceflow.errors import VoiceflowError
+from voiceflow.fileio import read_jsonl, write_jsonl
+
+BASE_KEYS = ("id", "audio", "speaker", "text", "duration")
+
+
+def load_manifest(path: str | Path, require: tuple[str, ...] = BASE_KEYS) -> list[dict]:
+    """Read a manifest and check that every row has the ``require``d keys and a unique id."""
+    rows = read_jsonl(path)
+    if not rows:
+        raise VoiceflowError(f"{path}: manifest is empty")
+    seen: set[str] = set()
+    for n, row in enumerate(rows, 1):
+        missing = [k for k in require if k not in row]
+        if missing:
+            raise VoiceflowError(f"{path}:{n}: missing key(s) {', '.join(missing)}")
+        if "id" in row:
+            if row["id"] in seen:
+                raise VoiceflowError(f"{path}:{n}: duplicate id {row['id']!r}")
+            seen.add(row["id"])
+    return rows
+
+
+def save_manifest(path: str | Path, rows: list[dict]) -> None:
+    write_jsonl(path, rows)
+
+
+def resolve(path_in_manifest: str, manifest_path: str | Path) -> Path:
+    """Paths in a manifest are absolute or relative to the manifest's directory."""
+    p = Path(path_in_manifest)
+    return p if p.is_absolute() else Path(manifest_path).parent / p
