@@ -1,0 +1,1 @@
+"""Training: the accelerate loop, its objective, EMA, schedule and checkpoints."""
