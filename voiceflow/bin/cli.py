@@ -1,0 +1,45 @@
+"""The ``voiceflow`` console script: ``voiceflow <command> [args]``.
+
+Each command is a thin module in :mod:`voiceflow.bin` that can also be run as
+``python -m voiceflow.bin.<module>`` (and ``accelerate launch -m voiceflow.bin.train``).
+
+Commands::
+
+    voiceflow phones    build the phone inventory from aligned manifests
+    voiceflow features  log-mel features (+ global statistics) for a manifest
+    voiceflow train     train the audio model (accelerate; resumes automatically)
+    voiceflow infill    regenerate a time span of one recording
+    voiceflow generate  infill a manifest of items into a self-describing wav directory
+    voiceflow score     masked-region L1 of a checkpoint on held-out spans (report.json)
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "phones": "voiceflow.bin.phones",
+    "features": "voiceflow.bin.features",
+    "train": "voiceflow.bin.train",
+    "infill": "voiceflow.bin.infill",
+    "generate": "voiceflow.bin.generate",
+    "score": "voiceflow.bin.score",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"error: unknown command {name!r} (one of: {', '.join(COMMANDS)})", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name])
+    return module.main(rest) or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

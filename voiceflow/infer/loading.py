@@ -1,0 +1,70 @@
+"""Load a trained audio model for inference: config, phones, statistics and (EMA) weights.
+
+``path`` is an experiment directory (its newest checkpoint is used) or one checkpoint
+directory ``<exp>/checkpoints/step-N``; the experiment directory holds ``config.yaml``,
+``phones.txt`` and ``stats.json`` written by the trainer::
+
+    loaded = load_audio_model("exp/demo", device="cuda")     # EMA weights by default
+    loaded.model, loaded.inventory, loaded.stats, loaded.cfg
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from voiceflow.audio.stats import MelStats
+from voiceflow.config import Config, load_config
+from voiceflow.errors import VoiceflowError
+from voiceflow.models import VoiceboxAudioModel
+from voiceflow.text import PhoneInventory
+from voiceflow.train.checkpoint import load_file, load_trainer_state, resolve_checkpoint
+
+
+@dataclass
+class LoadedModel:
+    model: VoiceboxAudioModel
+    cfg: Config
+    inventory: PhoneInventory
+    stats: MelStats
+    checkpoint: Path
+    step: int
+    weights: str  # "ema", "model" or "untrained"
+
+
+def experiment_dir_of(ckpt: Path) -> Path:
+    return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt
+
+
+def build_untrained(cfg: Config, seed: int) -> VoiceboxAudioModel:
+    """The model as training initialised it (the trainer seeds with train.seed on rank 0)."""
+    from accelerate.utils import set_seed
+
+    set_seed(seed, device_specific=False)
+    return VoiceboxAudioModel(cfg.model, cfg.mel.n_mels)
+
+
+def load_audio_model(path: str | Path, device: str | torch.device = "cpu", weights: str = "ema",
+                     dtype: torch.dtype | None = None, compile_blocks: bool = False) -> LoadedModel:
+    """``weights``: "ema" (default), "model" (live weights) or "untrained" (the initialisation)."""
+    if weights not in ("ema", "model", "untrained"):
+        raise ValueError(f"weights must be ema, model or untrained, got {weights!r}")
+    ckpt = resolve_checkpoint(path)
+    exp = experiment_dir_of(ckpt)
+    cfg = load_config(exp / "config.yaml")
+    inventory = PhoneInventory.load(exp / "phones.txt")
+    stats = MelStats.load(exp / "stats.json")
+    if cfg.model.n_phones != len(inventory):
+        raise VoiceflowError(f"{exp}: config has n_phones={cfg.model.n_phones} but phones.txt has {len(inventory)}")
+    model = build_untrained(cfg, cfg.train.seed)
+    if weights != "untrained":
+        model.load_state_dict(load_file(ckpt, "model"))
+        if weights == "ema":
+            model.load_state_dict(load_file(ckpt, "ema")["params"], strict=False)
+    model.to(device=device, dtype=dtype).eval().requires_grad_(False)
+    if compile_blocks:
+        model.compile_blocks()
+    step = int(load_trainer_state(ckpt)["step"]) if (ckpt / "trainer.json").is_file() else -1
+    return LoadedModel(model, cfg, inventory, stats, ckpt, step, weights)

@@ -1,0 +1,185 @@
+"""The Python API of inference: infill spans of recordings and write self-describing outputs.
+
+Usage::
+
+    from voiceflow.infer import Synthesizer
+    synth = Synthesizer("exp/demo", device="cuda", vocoder=None)   # Griffin-Lim fallback
+    wav = synth.infill("a.wav", alignment, start_s=1.2, end_s=2.4, nfe=32, guidance=0.7)
+    out_dir = synth.generate("data/test.jsonl", "exp/demo/infer", nfe=32, seed=0)
+
+``generate`` writes ``<out_root>/nfe<N>_<solver>_cfg<a>_seed<s>/`` holding one ``<id>.wav``
+per item and ``meta.jsonl`` (text, prompt, masked span, checkpoint, solver, NFE, guidance,
+seed, timings). Each item's span is its manifest's ``span`` ([start_s, end_s]) or, with
+``span_seconds=(lo, hi)``, a run of whole words of that length drawn with the seed. The
+whole directory is assembled under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from voiceflow.audio import load_audio, log_mel, save_wav
+from voiceflow.audio.stats import denormalise, normalise
+from voiceflow.align import frame_phone_ids, validate_alignment
+from voiceflow.data.manifest import load_manifest, resolve
+from voiceflow.errors import VoiceflowError
+from voiceflow.fileio import atomic_path, write_jsonl
+from voiceflow.infer.loading import LoadedModel, load_audio_model
+from voiceflow.infer.sampler import InfillSampler, compose
+from voiceflow.infer.spans import choose_word_span, snap_span
+from voiceflow.vocoder import load_vocoder
+
+
+@dataclass
+class InfillItem:
+    """One utterance ready to infill: normalised mel (T, M), phones (T,), mask (T,)."""
+
+    id: str
+    mel: torch.Tensor
+    phones: torch.Tensor
+    mask: torch.Tensor
+    meta: dict = field(default_factory=dict)
+
+
+def item_noise(seed: int, item_id: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """Initial noise that depends only on (seed, item id), not on batching or device."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(item_id.encode()))
+    return torch.randn(shape, generator=g)
+
+
+def output_dir_name(nfe: int, solver: str, guidance: float, seed: int) -> str:
+    return f"nfe{nfe}_{solver}_cfg{guidance:g}_seed{seed}"
+
+
+class Synthesizer:
+    def __init__(self, checkpoint: str | Path | LoadedModel, device: str | None = None,
+                 vocoder: str | None = None, weights: str = "ema", cuda_graph: bool = False):
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_audio_model(
+            checkpoint, device, weights=weights)
+        self.device = torch.device(device)
+        self.cfg = self.loaded.cfg
+        self.sampler = InfillSampler(self.loaded.model, cuda_graph=cuda_graph)
+        self._vocoder_spec = vocoder
+        self._vocoder = None
+
+    @property
+    def vocoder(self):
+        if self._vocoder is None:
+            self._vocoder = load_vocoder(self._vocoder_spec, self.cfg.mel, device=str(self.device))
+        return self._vocoder
+
+    # ------------------------------------------------------------------ items
+    def prepare(self, item_id: str, audio: str | Path, alignment: list, start_s: float, end_s: float,
+                meta: dict | None = None) -> InfillItem:
+        mel_cfg = self.cfg.mel
+        wav = load_audio(audio, mel_cfg.sample_rate)
+        mel = log_mel(wav, mel_cfg)  # (M, T)
+        T = mel.shape[1]
+        validate_alignment(alignment, wav.numel() / mel_cfg.sample_rate, name=str(audio))
+        phones = frame_phone_ids(alignment, self.loaded.inventory, T, mel_cfg.sample_rate, mel_cfg.hop_length)
+        f0, f1 = snap_span(alignment, start_s, end_s, T, mel_cfg.sample_rate, mel_cfg.hop_length)
+        mask = torch.zeros(T, dtype=torch.bool)
+        mask[f0:f1] = True
+        hop_s = mel_cfg.hop_length / mel_cfg.sample_rate
+        info = {"audio": str(audio), "span": [round(f0 * hop_s, 4), round(f1 * hop_s, 4)], "span_frames": [f0, f1]}
+        return InfillItem(item_id, normalise(mel.T, self.loaded.stats), phones, mask, {**(meta or {}), **info})
+
+    def items_from_manifest(self, manifest: str | Path, span_seconds: tuple[float, float] | None = None,
+                            seed: int = 0) -> list[InfillItem]:
+        rows = load_manifest(manifest, require=("id", "audio", "alignment"))
+        rng = random.Random(seed)
+        items = []
+        for row in rows:
+            if "span" in row:
+                start, end = (float(x) for x in row["span"])
+                masked_text = row.get("span_text", "")
+            elif span_seconds is not None:
+                if not row.get("words"):
+                    raise VoiceflowError(f"{manifest}: {row['id']}: no 'words' to choose a span from")
+                start, end, masked_text = choose_word_span(row["words"], rng, *span_seconds)
+            else:
+                raise VoiceflowError(f"{manifest}: {row['id']}: no 'span' given (or pass span_seconds)")
+            meta = {"text": row.get("text", ""), "speaker": row.get("speaker", ""), "masked_text": masked_text}
+            items.append(self.prepare(row["id"], resolve(row["audio"], manifest), row["alignment"], start, end, meta))
+        return items
+
+    # ------------------------------------------------------------------ sampling
+    def infill_items(self, items: list[InfillItem], nfe: int = 32, solver: str = "euler", guidance: float = 0.0,
+                     seed: int = 0, max_frames: int = 20000) -> list[torch.Tensor]:
+        """Normalised mels (T, M) with each item's masked frames regenerated (in item order)."""
+        order = sorted(range(len(items)), key=lambda i: items[i].mel.shape[0])
+        results: list[torch.Tensor | None] = [None] * len(items)
+        batch: list[int] = []
+        for i in order + [None]:
+            if i is not None and (not batch or (len(batch) + 1) * items[i].mel.shape[0] <= max_frames):
+                batch.append(i)
+                continue
+            t0 = time.perf_counter()
+            outs = self._infill_batch([items[j] for j in batch], nfe, solver, guidance, seed)
+            elapsed = time.perf_counter() - t0
+            frames = sum(items[j].mel.shape[0] for j in batch)
+            for j, out in zip(batch, outs):
+                results[j] = out
+                items[j].meta["sample_s"] = round(elapsed * items[j].mel.shape[0] / frames, 4)
+            batch = [i] if i is not None else []
+        return results
+
+    def _infill_batch(self, items: list[InfillItem], nfe, solver, guidance, seed) -> list[torch.Tensor]:
+        B, M = len(items), items[0].mel.shape[1]
+        lengths = [it.mel.shape[0] for it in items]
+        T = max(lengths)
+        x1 = torch.zeros(B, T, M)
+        phones = torch.zeros(B, T, dtype=torch.long)
+        mask = torch.zeros(B, T, dtype=torch.bool)
+        x0 = torch.zeros(B, T, M)
+        for b, it in enumerate(items):
+            n = lengths[b]
+            x1[b, :n], phones[b, :n], mask[b, :n] = it.mel, it.phones, it.mask
+            x0[b, :n] = item_noise(seed, it.id, (n, M))
+        x_ctx = x1 * (~mask)[..., None]
+        out = self.sampler.sample(x_ctx, phones, lengths, x0, nfe, solver, guidance).cpu()
+        out = compose(out, x1, mask)
+        return [out[b, :n] for b, n in enumerate(lengths)]
+
+    # ------------------------------------------------------------------ audio out
+    def to_wave(self, mel_normalised: torch.Tensor) -> torch.Tensor:
+        mel = denormalise(mel_normalised, self.loaded.stats).T[None].to(self.device)  # (1, M, T)
+        with torch.inference_mode():
+            return self.vocoder(mel)[0].float().cpu()
+
+    def infill(self, audio: str | Path, alignment: list, start_s: float, end_s: float, nfe: int = 32,
+               solver: str = "euler", guidance: float = 0.0, seed: int = 0) -> torch.Tensor:
+        """Regenerate [start_s, end_s] (snapped to phone boundaries); returns the waveform."""
+        item = self.prepare(Path(audio).stem, audio, alignment, start_s, end_s)
+        return self.to_wave(self.infill_items([item], nfe, solver, guidance, seed)[0])
+
+    def generate(self, manifest: str | Path, out_root: str | Path, nfe: int = 32, solver: str = "euler",
+                 guidance: float = 0.0, seed: int = 0, span_seconds: tuple[float, float] | None = None,
+                 max_frames: int = 20000) -> Path:
+        items = self.items_from_manifest(manifest, span_seconds, seed)
+        mels = self.infill_items(items, nfe, solver, guidance, seed, max_frames)
+        out_dir = Path(out_root) / output_dir_name(nfe, solver, guidance, seed)
+        common = {"checkpoint": str(self.loaded.checkpoint), "step": self.loaded.step,
+                  "weights": self.loaded.weights, "solver": solver, "nfe": nfe, "guidance": guidance,
+                  "seed": seed, "vocoder": self.vocoder.name}
+        rows = []
+        with atomic_path(out_dir, is_dir=True) as tmp:
+            for item, mel in zip(items, mels):
+                t0 = time.perf_counter()
+                wav = self.to_wave(mel)
+                vocode_s = time.perf_counter() - t0
+                save_wav(Path(tmp) / f"{item.id}.wav", wav, self.cfg.mel.sample_rate)
+                audio_s = wav.numel() / self.cfg.mel.sample_rate
+                sample_s = item.meta.pop("sample_s", None)
+                rows.append({"id": item.id, **item.meta, **common,
+                             "timings": {"sample_s": sample_s, "vocode_s": round(vocode_s, 4),
+                                         "audio_s": round(audio_s, 4)}})
+            write_jsonl(Path(tmp) / "meta.jsonl", rows)
+        return out_dir
