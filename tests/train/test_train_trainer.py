@@ -127,3 +127,15 @@ def test_two_process_accelerate_launch_on_cpu(tmp_path):
     assert state["world"] == 2 and state["step"] == 4 and state["skipped"] == 0
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["step"] == 4 and summary["valid"]["valid/loss"] > 0
+
+
+def test_gradient_accumulation_consumes_micro_batches(tmp_path):
+    c = make_corpus(tmp_path / "c", n_utts=24)
+    trainer, summary = train(c["root"], tmp_path / "exp", max_steps=3, grad_accum=2, valid_every=100)
+    sampler = trainer._sampler(trainer.train_set, shuffle=True)
+    expected, epoch = [], 0
+    while len(expected) < 6:  # the first six batches of the run, across epochs
+        expected += sampler.batches_for_epoch(epoch)
+        epoch += 1
+    frames = sum(length for batch in expected[:6] for _, _, length in batch)
+    assert summary["step"] == 3 and trainer.frames_seen == frames

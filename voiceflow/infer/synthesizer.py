@@ -88,7 +88,7 @@ class Synthesizer:
         mask = torch.zeros(T, dtype=torch.bool)
         mask[f0:f1] = True
         hop_s = mel_cfg.hop_length / mel_cfg.sample_rate
-        info = {"audio": str(audio), "span": [round(f0 * hop_s, 4), round(f1 * hop_s, 4)], "span_frames": [f0, f1]}
+        info = {"prompt": str(audio), "span": [round(f0 * hop_s, 4), round(f1 * hop_s, 4)], "span_frames": [f0, f1]}
         return InfillItem(item_id, normalise(mel.T, self.loaded.stats), phones, mask, {**(meta or {}), **info})
 
     def items_from_manifest(self, manifest: str | Path, span_seconds: tuple[float, float] | None = None,
@@ -114,6 +114,8 @@ class Synthesizer:
     def infill_items(self, items: list[InfillItem], nfe: int = 32, solver: str = "euler", guidance: float = 0.0,
                      seed: int = 0, max_frames: int = 20000) -> list[torch.Tensor]:
         """Normalised mels (T, M) with each item's masked frames regenerated (in item order)."""
+        if not items:
+            return []
         order = sorted(range(len(items)), key=lambda i: items[i].mel.shape[0])
         results: list[torch.Tensor | None] = [None] * len(items)
         batch: list[int] = []

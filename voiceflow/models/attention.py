@@ -78,6 +78,15 @@ def flex_alibi_attention(q: Tensor, k: Tensor, v: Tensor, slopes: Tensor, time_s
 
 
 _compiled_flex = None
+# Every packed length compiles its own kernels; keep many of them instead of dynamo's default
+# 8, past which it would silently run FlexAttention eagerly (materialising the scores).
+COMPILE_CACHE_SIZE = 64
+
+
+def raise_compile_cache_limit() -> None:
+    import torch._dynamo
+
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, COMPILE_CACHE_SIZE)
 
 
 def _flex(*args) -> Tensor:
@@ -86,6 +95,7 @@ def _flex(*args) -> Tensor:
     if torch.compiler.is_compiling():  # inside a compiled block: trace through directly
         return flex_alibi_attention(*args)
     if _compiled_flex is None:
+        raise_compile_cache_limit()
         _compiled_flex = torch.compile(flex_alibi_attention, dynamic=False)
     return _compiled_flex(*args)
 

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from voiceflow.config import ModelConfig
+from voiceflow.models.attention import raise_compile_cache_limit
 from voiceflow.models.packing import Pack, make_pack, pack_frames, unpack_frames
 from voiceflow.models.transformer import UNetTransformer
 
@@ -92,6 +93,7 @@ class VoiceboxAudioModel(nn.Module):
         With ``dynamic=False`` every packed length compiles anew (``pack_multiple`` keeps
         the number of distinct lengths small); ``dynamic=True`` compiles once for any length.
         """
+        raise_compile_cache_limit()
         for block in self.transformer.blocks:
             block.compile(dynamic=dynamic)
 
