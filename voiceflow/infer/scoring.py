@@ -18,6 +18,7 @@ from collections import defaultdict
 import torch
 
 from voiceflow.errors import VoiceflowError
+from voiceflow.flow import masked_l1
 from voiceflow.infer.synthesizer import InfillItem, Synthesizer
 
 # What "the model learned" means for the demo recipe (issue 2): the trained model's masked L1
@@ -28,7 +29,7 @@ MAX_RATIO_TO_UNTRAINED = 0.5
 
 def span_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> float:
     """Mean |pred - target| over the frames where ``mask`` (T,) is True; pred/target (T, M)."""
-    return (pred[mask] - target[mask]).abs().mean().item()
+    return masked_l1(pred, target, mask).item()
 
 
 def mean_fill(item: InfillItem) -> torch.Tensor:

@@ -44,13 +44,12 @@ def alibi_slopes(heads: int) -> Tensor:
     return torch.tensor(slopes, dtype=torch.float32)
 
 
-def alibi_bias(slopes: Tensor, length: int, time_first: bool = True) -> Tensor:
+def alibi_bias(slopes: Tensor, length: int) -> Tensor:
     """(H, L, L) bias of one utterance whose token 0 is the flow-step token (zero bias)."""
     pos = torch.arange(length, device=slopes.device)
     bias = -slopes[:, None, None] * (pos[:, None] - pos[None, :]).abs().float()
-    if time_first:
-        bias[:, 0, :] = 0.0
-        bias[:, :, 0] = 0.0
+    bias[:, 0, :] = 0.0
+    bias[:, :, 0] = 0.0
     return bias
 
 

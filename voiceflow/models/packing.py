@@ -42,7 +42,6 @@ class Pack:
     masked as a key by ``gather_valid`` (B, 1 + T)).
     """
 
-    lengths: Tensor
     max_len: int
     total: int
     frame_src: Tensor
@@ -83,7 +82,6 @@ def make_pack(lengths: Tensor | list[int], max_len: int, device: torch.device | 
     valid = torch.arange(max_len)[None, :] < lengths_t[:, None]  # (B, T)
     dev = torch.device(device)
     pack = Pack(
-        lengths=lengths_t.to(dev, non_blocking=True),
         max_len=max_len,
         total=total,
         frame_src=torch.nonzero(valid.reshape(-1)).squeeze(1).to(dev, non_blocking=True),
