@@ -88,7 +88,10 @@ class ModelConfig:
 class FlowConfig:
     """OT-CFM and the Voicebox masking / guidance-dropout rules (Le et al., 2023, sec. 3.3, 5.1)."""
 
-    sigma_min: float = 1e-5
+    path: str = "ot"  # "ot" (Lipman et al., the Voicebox path) or "icfm" (Tong et al.)
+    sigma_min: float = 1e-5  # width of the ot path at t = 1
+    icfm_sigma: float = 0.1  # the fixed width of the icfm path around the noise-data line
+    coupling: str = "independent"  # "independent" or "ot" (minibatch OT pairing, Tong et al.)
     p_full_mask: float = 0.3  # mask the whole utterance with this probability
     span_min: float = 0.7  # otherwise one contiguous span of 70-100 % of the frames
     span_max: float = 1.0
@@ -131,8 +134,11 @@ class TrainConfig:
 
 @dataclass
 class SampleConfig:
-    solver: str = "euler"  # "euler" or "midpoint"
+    solver: str = "euler"  # "euler", "midpoint" or "stochastic_euler"
     nfe: int = 32
+    schedule: str = "uniform"  # time grid: "uniform" or "sway" (F5-TTS sway sampling)
+    sway: float = -1.0  # sway coefficient s (F5-TTS default -1: more steps near t = 0)
+    noise_scale: float = 0.0  # stochastic_euler: diffusion strength (0 = the ODE)
     guidance: float = 0.0  # classifier-free guidance strength a: v = (1 + a) v_c - a v_u
     seed: int = 0
 
@@ -175,6 +181,15 @@ def _check_value(key: str, value: Any, annotation: Any) -> Any:
     return value
 
 
+# keys that take one of a fixed set of values (checked when a config is read)
+CHOICES: dict[str, tuple[str, ...]] = {
+    "flow.path": ("ot", "icfm"),
+    "flow.coupling": ("independent", "ot"),
+    "sample.solver": ("euler", "midpoint", "stochastic_euler"),
+    "sample.schedule": ("uniform", "sway"),
+}
+
+
 def _apply(obj: Any, data: dict, prefix: str) -> None:
     if not isinstance(data, dict):
         raise VoiceflowError(f"config section {prefix.rstrip('.') or '<root>'}: expected a mapping")
@@ -190,7 +205,10 @@ def _apply(obj: Any, data: dict, prefix: str) -> None:
         if dataclasses.is_dataclass(current):
             _apply(current, value, full + ".")
         else:
-            setattr(obj, key, _check_value(full, value, hints[key]))
+            value = _check_value(full, value, hints[key])
+            if full in CHOICES and value not in CHOICES[full]:
+                raise VoiceflowError(f"config key {full}: {value!r} is not one of {', '.join(CHOICES[full])}")
+            setattr(obj, key, value)
 
 
 def _apply_preset(model: ModelConfig, name: Any, prefix: str) -> None:

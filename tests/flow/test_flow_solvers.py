@@ -108,3 +108,70 @@ def test_package_level_odeint():
     y0 = torch.zeros(2)
     out = flow.odeint(lambda t, y: torch.ones_like(y), y0, torch.linspace(0, 1, 4), method="euler")
     torch.testing.assert_close(out[-1], torch.ones(2))
+
+
+# --------------------------------------------------------------------- stochastic Euler, sway
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from analytic import gaussian_marginal_std, gaussian_velocity  # noqa: E402
+
+
+def test_stochastic_euler_with_zero_noise_is_euler():
+    y0 = torch.randn(3, 4, dtype=torch.float64)
+    grid = time_grid(8, "stochastic_euler", dtype=torch.float64)
+    a = odeint(nonlinear, y0, grid, "stochastic_euler", noise_scale=0.0)
+    b = odeint(nonlinear, y0, grid, "euler")
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("method,noise_scale,schedule", [
+    ("euler", 0.0, "uniform"), ("midpoint", 0.0, "sway"), ("stochastic_euler", 1.0, "uniform"),
+    ("stochastic_euler", 3.0, "sway")])
+def test_samplers_reach_the_gaussian_data_distribution(method, noise_scale, schedule):
+    # data N(m, s^2) per dimension: the optimal velocity is analytic (tests/flow/analytic.py);
+    # every sampler must land on the data distribution (the SDE through its score correction)
+    m = torch.tensor([1.5, -0.5], dtype=torch.float64)
+    s = torch.tensor([0.3, 0.8], dtype=torch.float64)
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(40000, 2, generator=g, dtype=torch.float64)
+    grid = time_grid(200, method, dtype=torch.float64, schedule=schedule)
+    out = odeint(lambda t, x: gaussian_velocity(x, t, m, s), x0, grid, method, final_only=True,
+                 noise_scale=noise_scale, generator=g)
+    torch.testing.assert_close(out.mean(0), m, rtol=0, atol=0.02)
+    torch.testing.assert_close(out.std(0), gaussian_marginal_std(1.0, s), rtol=0.03, atol=0)
+
+
+def test_stochastic_euler_noise_is_used_and_reproducible():
+    m, s = torch.tensor([0.5]), torch.tensor([0.4])
+    y0 = torch.randn(1000, 1, generator=torch.Generator().manual_seed(1))
+    grid = time_grid(16, "stochastic_euler")
+    field = lambda t, x: gaussian_velocity(x, t, m, s)  # noqa: E731
+    run = lambda seed: odeint(field, y0, grid, "stochastic_euler", noise_scale=0.5, final_only=True,  # noqa: E731
+                              generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(run(3), run(3)) and not torch.allclose(run(3), run(4))
+    g = torch.Generator().manual_seed(3)
+    noise = torch.stack([torch.randn(1000, 1, generator=g) for _ in range(16)])
+    given = odeint(field, y0, grid, "stochastic_euler", noise_scale=0.5, final_only=True, noise=noise)
+    assert torch.equal(given, run(3))  # the pre-drawn noise is consumed one slice per step
+    with pytest.raises(ValueError, match="noise must have shape"):
+        odeint(field, y0, grid, "stochastic_euler", noise_scale=0.5, noise=noise[:3])
+    with pytest.raises(ValueError, match="noise_scale"):
+        odeint(field, y0, grid, "stochastic_euler", noise_scale=-1.0)
+
+
+def test_sway_schedule():
+    u = torch.linspace(0, 1, 9, dtype=torch.float64)
+    grid = time_grid(8, "euler", dtype=torch.float64, schedule="sway", sway_coef=-1.0)
+    torch.testing.assert_close(grid, 1 - torch.cos(math.pi / 2 * u))  # F5-TTS, s = -1
+    assert grid[0] == 0 and grid[-1] == 1 and bool((grid.diff() > 0).all())
+    assert grid[1] < 1 / 8  # denser near the noise end
+    torch.testing.assert_close(time_grid(8, "euler", dtype=torch.float64, schedule="sway", sway_coef=0.0), u)
+    mid = time_grid(8, "midpoint", schedule="sway", sway_coef=1.5)
+    assert mid.numel() == 5 and bool((mid.diff() > 0).all())
+    with pytest.raises(ValueError, match="would not increase"):
+        time_grid(8, "euler", schedule="sway", sway_coef=-1.5)
+    with pytest.raises(ValueError, match="unknown time schedule"):
+        time_grid(8, "euler", schedule="cosine")

@@ -83,3 +83,36 @@ def test_masked_l1_report(trained):
     it = items[0]
     fill = it.mel[~it.mask].mean(0)
     assert span_l1(mean_fill(it), it.mel, it.mask) == pytest.approx((it.mel[it.mask] - fill).abs().mean().item())
+
+
+@pytest.mark.parametrize("solver,options", [
+    ("stochastic_euler", {"noise_scale": 0.5}), ("euler", {"schedule": "sway", "sway": -1.0}),
+    ("midpoint", {"schedule": "sway", "sway": 0.5})])
+def test_every_sampler_with_guidance_keeps_context_and_ignores_batching(trained, solver, options):
+    from voiceflow.infer import Synthesizer
+
+    c, exp = trained
+    synth = Synthesizer(exp, device="cpu", vocoder="griffinlim")
+    items = [synth.prepare(r["id"], r["audio"], r["alignment"], 0.05, 0.12) for r in c["rows"][:3]]
+    together = synth.infill_items(items, 4, solver, 0.7, 3, **options)
+    alone = [synth.infill_items([it], 4, solver, 0.7, 3, **options)[0] for it in items]
+    plain = synth.infill_items(items, 4, "euler", 0.7, 3)
+    for it, a, b, p in zip(items, together, alone, plain):
+        assert torch.isfinite(a).all() and torch.equal(a[~it.mask], it.mel[~it.mask])
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)  # per-item noise, not per-batch
+        assert not torch.allclose(a[it.mask], p[it.mask])  # the option changed the sampling
+
+
+def test_stochastic_output_directory_names_its_options(trained, tmp_path):
+    from voiceflow.infer import Synthesizer
+
+    c, exp = trained
+    manifest = tmp_path / "items.jsonl"
+    manifest.write_text("".join(json.dumps({**r, "span": [0.05, 0.15]}) + "\n" for r in c["rows"][:2]))
+    synth = Synthesizer(exp, device="cpu", vocoder="griffinlim")
+    out = synth.generate(manifest, tmp_path / "out", nfe=4, solver="stochastic_euler", seed=1,
+                         noise_scale=0.3, schedule="sway", sway=-1.0)
+    assert out.name == "nfe4_stochastic_euler-s0.3_sway-1_cfg0_seed1"
+    meta = json.loads((out / "meta.jsonl").read_text().splitlines()[0])
+    assert (meta["solver"], meta["noise_scale"], meta["schedule"], meta["sway"]) == (
+        "stochastic_euler", 0.3, "sway", -1.0)

@@ -3,12 +3,14 @@
 Usage::
 
     voiceflow generate --checkpoint exp/demo --manifest data/test.jsonl --out-root exp/demo/infer \\
-        [--span-seconds 1.0,2.0] [--nfe 32] [--solver euler] [--guidance 0.0] [--seed 0] \\
+        [--span-seconds 1.0,2.0] [--nfe 32] [--solver euler|midpoint|stochastic_euler] \\
+        [--schedule uniform|sway] [--sway -1] [--noise-scale 0.5] [--guidance 0.0] [--seed 0] \\
         [--vocoder DIR_OR_HUB_ID] [--device cuda] [--cuda-graph]
 
 Items need ``id``, ``audio`` and ``alignment``, and either a ``span`` ([start_s, end_s]) or
 ``--span-seconds LO,HI`` with ``words`` (a run of whole words of that length is drawn with the
-seed). Writes ``<out-root>/nfe<N>_<solver>_cfg<a>_seed<s>/{<id>.wav, meta.jsonl}`` and
+seed). Writes ``<out-root>/nfe<N>_<solver>_cfg<a>_seed<s>/{<id>.wav, meta.jsonl}`` (the
+solver part names its options: ``stochastic_euler-s0.5``, ``euler_sway-1``) and
 prints its path.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import argparse
 
 from voiceflow.bin.common import entry_point
-from voiceflow.bin.infill import add_sampling_args
+from voiceflow.bin.infill import add_sampling_args, sampling_options
 from voiceflow.errors import VoiceflowError
 
 
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cuda-graph", action="store_true", help="replay the ODE loop as one CUDA graph")
     add_sampling_args(parser)
     args = parser.parse_args(argv)
+    options = sampling_options(args)
     span = parse_range(args.span_seconds)
 
     from voiceflow.infer import Synthesizer
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     synth = Synthesizer(args.checkpoint, device=args.device, vocoder=args.vocoder, weights=args.weights,
                         cuda_graph=args.cuda_graph)
     out = synth.generate(args.manifest, args.out_root, args.nfe, args.solver, args.guidance, args.seed,
-                         span, args.max_frames)
+                         span, args.max_frames, **options)
     print(out)
     return 0
 

@@ -4,7 +4,7 @@ Usage::
 
     voiceflow infill --checkpoint exp/demo --wav a.wav --alignment a.TextGrid \\
         --start 1.20 --end 2.40 --out a_infilled.wav [--nfe 32] [--solver euler] \\
-        [--guidance 0.7] [--seed 0] [--vocoder DIR_OR_HUB_ID] [--device cuda]
+        [--schedule uniform|sway] [--sway -1] [--noise-scale 0.5] [--guidance 0.7] [--seed 0] [--vocoder DIR_OR_HUB_ID] [--device cuda]
 
 The alignment is an MFA TextGrid (tiers "words" and "phones") or a JSON list of
 [phone, start_s, end_s] in the phone set the model was trained on. The span is snapped to
@@ -23,11 +23,28 @@ from voiceflow.errors import VoiceflowError
 
 def add_sampling_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nfe", type=int, default=32, help="function evaluations of the ODE solver")
-    parser.add_argument("--solver", default="euler", choices=("euler", "midpoint"))
+    parser.add_argument("--solver", default="euler", choices=("euler", "midpoint", "stochastic_euler"))
+    parser.add_argument("--schedule", default="uniform", choices=("uniform", "sway"), help="time grid")
+    parser.add_argument("--sway", type=float, default=-1.0, help="sway coefficient (F5-TTS; -1 to 1.75)")
+    parser.add_argument("--noise-scale", type=float, default=0.0,
+                        help="stochastic_euler: diffusion strength (0 = the ODE)")
     parser.add_argument("--guidance", type=float, default=0.0, help="classifier-free guidance strength")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--weights", default="ema", choices=("ema", "model", "untrained"))
+
+
+def sampling_options(args: argparse.Namespace) -> dict:
+    """The solver options of :func:`add_sampling_args` as keyword arguments of the synthesizer."""
+    if args.noise_scale < 0:
+        raise VoiceflowError(f"--noise-scale {args.noise_scale}: must be >= 0")
+    if args.noise_scale and args.solver != "stochastic_euler":
+        raise VoiceflowError("--noise-scale needs --solver stochastic_euler")
+    from voiceflow.flow.solvers import SWAY_RANGE
+
+    if args.schedule == "sway" and not SWAY_RANGE[0] <= args.sway <= SWAY_RANGE[1]:
+        raise VoiceflowError(f"--sway {args.sway}: must be in [{SWAY_RANGE[0]:g}, {SWAY_RANGE[1]:.2f}]")
+    return {"schedule": args.schedule, "sway": args.sway, "noise_scale": args.noise_scale}
 
 
 def read_alignment(path: str, audio_duration: float) -> list:
@@ -57,13 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocoder", default=None, help="vocos folder or hub id (default: Griffin-Lim)")
     add_sampling_args(parser)
     args = parser.parse_args(argv)
+    options = sampling_options(args)
 
     from voiceflow.audio import audio_duration, save_wav
     from voiceflow.infer import Synthesizer
 
     alignment = read_alignment(args.alignment, audio_duration(args.wav))
     synth = Synthesizer(args.checkpoint, device=args.device, vocoder=args.vocoder, weights=args.weights)
-    wav = synth.infill(args.wav, alignment, args.start, args.end, args.nfe, args.solver, args.guidance, args.seed)
+    wav = synth.infill(args.wav, alignment, args.start, args.end, args.nfe, args.solver, args.guidance, args.seed,
+                       **options)
     save_wav(args.out, wav, synth.cfg.mel.sample_rate)
     print(f"{args.out}: {wav.numel() / synth.cfg.mel.sample_rate:.2f} s")
     return 0

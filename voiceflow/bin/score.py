@@ -16,7 +16,7 @@ import json
 
 from voiceflow.bin.common import entry_point
 from voiceflow.bin.generate import parse_range
-from voiceflow.bin.infill import add_sampling_args
+from voiceflow.bin.infill import add_sampling_args, sampling_options
 
 
 @entry_point
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="exit 1 unless trained <= 0.8 x mean fill and <= 0.5 x untrained")
     add_sampling_args(parser)
     args = parser.parse_args(argv)
+    options = sampling_options(args)
     span = parse_range(args.span_seconds)
 
     from voiceflow.fileio import write_json
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     untrained = Synthesizer(load_audio_model(args.checkpoint, device, weights="untrained"), device=device)
     items = trained.items_from_manifest(args.manifest, span, args.seed)
     report = masked_l1_report(trained, untrained, items, args.nfe, args.solver, args.guidance, args.seed,
-                              args.max_frames)
+                              args.max_frames, **options)
     report["checkpoint"] = str(trained.loaded.checkpoint)
     report["step"] = trained.loaded.step
     write_json(args.out, report)

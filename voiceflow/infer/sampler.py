@@ -9,6 +9,12 @@ dominates small batches::
 
     sampler = InfillSampler(model, cuda_graph=True)
     x1 = sampler.sample(x_ctx, phones, lengths, x0, nfe=32, method="euler", guidance=0.7)
+    x1 = sampler.sample(x_ctx, phones, lengths, x0, nfe=16, method="stochastic_euler",
+                        noise_scale=0.5, noise=noise, schedule="sway", sway=-1.0)
+
+Every solver of :mod:`voiceflow.flow.solvers` works, with any time schedule and with
+guidance. ``stochastic_euler`` takes its per-step noise ``(steps, B, T, M)`` pre-drawn (so
+that it depends on each item alone, not on batching; the synthesizer draws it per item).
 
 Shape legend: B items, T padded frames, M mel bins. ``x0`` is the initial noise (B, T, M);
 the result (B, T, M) is in the normalised mel space, with frames outside the mask *not*
@@ -52,29 +58,35 @@ class InfillSampler:
 
     @torch.inference_mode()
     def sample(self, x_ctx: Tensor, phones: Tensor, lengths: Tensor | list[int], x0: Tensor,
-               nfe: int = 32, method: str = "euler", guidance: float = 0.0) -> Tensor:
+               nfe: int = 32, method: str = "euler", guidance: float = 0.0, *, schedule: str = "uniform",
+               sway: float = -1.0, noise_scale: float = 0.0, noise: Tensor | None = None) -> Tensor:
         lengths = [int(n) for n in (lengths.tolist() if isinstance(lengths, Tensor) else lengths)]
         device = next(self.model.parameters()).device
         x_ctx, phones, x0 = x_ctx.to(device), phones.to(device), x0.to(device, torch.float32)
-        grid = time_grid(nfe, method, device=device)
+        grid = time_grid(nfe, method, device=device, schedule=schedule, sway_coef=sway)
+        stochastic = method == "stochastic_euler" and noise_scale != 0
+        if stochastic and noise is None:
+            raise ValueError("stochastic_euler with noise_scale > 0 needs its per-step noise")
+        noise = noise.to(device, torch.float32) if stochastic else None
         if not (self.cuda_graph and device.type == "cuda"):
             field = self._field(x_ctx, phones, lengths, guidance)
-            return odeint(field, x0, grid, method, final_only=True)
-        return self._graphed(x_ctx, phones, lengths, x0, grid, method, guidance)
+            return odeint(field, x0, grid, method, final_only=True, noise_scale=noise_scale, noise=noise)
+        return self._graphed(x_ctx, phones, lengths, x0, grid, method, guidance, noise_scale, noise)
 
-    def _graphed(self, x_ctx, phones, lengths, x0, grid, method, guidance) -> Tensor:
+    def _graphed(self, x_ctx, phones, lengths, x0, grid, method, guidance, noise_scale, noise) -> Tensor:
         """Capture the whole integration once per (lengths, T, NFE, method, guidance); replay.
 
         Everything the captured kernels read (inputs, time grid, packed-layout indices, the
         unconditional inputs) is kept alive in the cache entry: a replay reads those exact
         addresses, so a freed and reused buffer would feed it garbage.
         """
-        key = (tuple(lengths), x0.shape, grid.numel(), method, float(guidance))
+        key = (tuple(lengths), x0.shape, tuple(grid.tolist()), method, float(guidance), float(noise_scale))
         if key not in self._graphs:
             static = {"x_ctx": x_ctx.to(self.dtype).clone(), "phones": phones.clone(), "x0": x0.clone(),
-                      "grid": grid.clone()}
+                      "grid": grid.clone(), "noise": None if noise is None else noise.clone()}
             static["field"] = self._field(static["x_ctx"], static["phones"], lengths, guidance)
-            run = lambda: odeint(static["field"], static["x0"], static["grid"], method, final_only=True)  # noqa
+            run = lambda: odeint(static["field"], static["x0"], static["grid"], method, final_only=True,  # noqa
+                                 noise_scale=noise_scale, noise=static["noise"])
             stream = torch.cuda.Stream()
             stream.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(stream):  # warm-up (compilation, autotuning) outside the capture
@@ -89,5 +101,7 @@ class InfillSampler:
         static["x_ctx"].copy_(x_ctx)
         static["phones"].copy_(phones)
         static["x0"].copy_(x0)
+        if noise is not None:
+            static["noise"].copy_(noise)
         graph.replay()
         return static["out"].clone()

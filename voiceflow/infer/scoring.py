@@ -50,15 +50,22 @@ def _summarise(values: dict[str, list[float]], speakers: list[str]) -> dict:
     return out
 
 
+def masked_l1_values(synth: Synthesizer, items: list[InfillItem], nfe: int, solver: str, guidance: float,
+                     seed: int, max_frames: int = 20000, **options) -> list[float]:
+    """The masked-region L1 of every item, sampled by ``synth`` (``options``: see
+    :meth:`Synthesizer.infill_items`)."""
+    mels = synth.infill_items(items, nfe, solver, guidance, seed, max_frames, **options)
+    return [span_l1(m, it.mel, it.mask) for m, it in zip(mels, items)]
+
+
 def masked_l1_report(trained: Synthesizer, untrained: Synthesizer, items: list[InfillItem], nfe: int,
-                     solver: str, guidance: float, seed: int, max_frames: int = 20000) -> dict:
+                     solver: str, guidance: float, seed: int, max_frames: int = 20000, **options) -> dict:
     values: dict[str, list[float]] = {}
     runs = [("masked_l1_trained", trained, 0.0), ("masked_l1_untrained", untrained, 0.0)]
     if guidance:
         runs.append(("masked_l1_trained_guided", trained, guidance))
     for name, synth, g in runs:
-        mels = synth.infill_items(items, nfe, solver, g, seed, max_frames)
-        values[name] = [span_l1(m, it.mel, it.mask) for m, it in zip(mels, items)]
+        values[name] = masked_l1_values(synth, items, nfe, solver, g, seed, max_frames, **options)
     values["masked_l1_mean_fill"] = [span_l1(mean_fill(it), it.mel, it.mask) for it in items]
     report = _summarise(values, [it.meta.get("speaker", "") for it in items])
     trained_l1 = report["masked_l1_trained"]
@@ -67,7 +74,7 @@ def masked_l1_report(trained: Synthesizer, untrained: Synthesizer, items: list[I
     report["items"] = len(items)
     report["masked_seconds_mean"] = sum(
         it.mask.sum().item() for it in items) / len(items) * trained.cfg.mel.hop_length / trained.cfg.mel.sample_rate
-    report["sampling"] = {"solver": solver, "nfe": nfe, "guidance": guidance, "seed": seed}
+    report["sampling"] = {"solver": solver, "nfe": nfe, "guidance": guidance, "seed": seed, **options}
     return report
 
 

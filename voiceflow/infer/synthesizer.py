@@ -7,6 +7,10 @@ Usage::
     wav = synth.infill("a.wav", alignment, start_s=1.2, end_s=2.4, nfe=32, guidance=0.7)
     out_dir = synth.generate("data/test.jsonl", "exp/demo/infer", nfe=32, seed=0)
 
+Any solver of :mod:`voiceflow.flow.solvers` works (``solver="stochastic_euler"`` with
+``noise_scale=0.5``; ``schedule="sway"`` with ``sway=-1``); every random draw (initial noise,
+the stochastic sampler's per-step noise) depends only on (seed, item id), never on batching.
+
 ``generate`` writes ``<out_root>/nfe<N>_<solver>_cfg<a>_seed<s>/`` holding one ``<id>.wav``
 per item and ``meta.jsonl`` (text, prompt, masked span, checkpoint, solver, NFE, guidance,
 seed, timings). Each item's span is its manifest's ``span`` ([start_s, end_s]) or, with
@@ -53,8 +57,29 @@ def item_noise(seed: int, item_id: str, shape: tuple[int, ...]) -> torch.Tensor:
     return torch.randn(shape, generator=g)
 
 
-def output_dir_name(nfe: int, solver: str, guidance: float, seed: int) -> str:
-    return f"nfe{nfe}_{solver}_cfg{guidance:g}_seed{seed}"
+def solver_label(solver: str, schedule: str = "uniform", sway: float = -1.0, noise_scale: float = 0.0) -> str:
+    """``euler``, ``stochastic_euler-s0.5``, ``midpoint_sway-1``: the solver and its options."""
+    label = solver
+    if solver == "stochastic_euler":
+        label += f"-s{noise_scale:g}"
+    if schedule != "uniform":
+        label += f"_{schedule}{sway:g}" if schedule == "sway" else f"_{schedule}"
+    return label
+
+
+def output_dir_name(nfe: int, solver: str, guidance: float, seed: int, **options) -> str:
+    """``nfe<N>_<solver label>_cfg<a>_seed<s>``; ``options``: schedule, sway, noise_scale."""
+    return f"nfe{nfe}_{solver_label(solver, **options)}_cfg{guidance:g}_seed{seed}"
+
+
+def _solver_options(solver: str, options: dict) -> dict:
+    """The options that shaped the sampling, for meta.jsonl."""
+    out = {"schedule": options.get("schedule", "uniform")}
+    if out["schedule"] == "sway":
+        out["sway"] = options.get("sway", -1.0)
+    if solver == "stochastic_euler":
+        out["noise_scale"] = options.get("noise_scale", 0.0)
+    return out
 
 
 class Synthesizer:
@@ -112,8 +137,11 @@ class Synthesizer:
 
     # ------------------------------------------------------------------ sampling
     def infill_items(self, items: list[InfillItem], nfe: int = 32, solver: str = "euler", guidance: float = 0.0,
-                     seed: int = 0, max_frames: int = 20000) -> list[torch.Tensor]:
-        """Normalised mels (T, M) with each item's masked frames regenerated (in item order)."""
+                     seed: int = 0, max_frames: int = 20000, **options) -> list[torch.Tensor]:
+        """Normalised mels (T, M) with each item's masked frames regenerated (in item order).
+
+        ``options``: ``schedule``, ``sway``, ``noise_scale`` of :meth:`InfillSampler.sample`.
+        """
         if not items:
             return []
         order = sorted(range(len(items)), key=lambda i: items[i].mel.shape[0])
@@ -124,7 +152,7 @@ class Synthesizer:
                 batch.append(i)
                 continue
             t0 = time.perf_counter()
-            outs = self._infill_batch([items[j] for j in batch], nfe, solver, guidance, seed)
+            outs = self._infill_batch([items[j] for j in batch], nfe, solver, guidance, seed, options)
             elapsed = time.perf_counter() - t0
             frames = sum(items[j].mel.shape[0] for j in batch)
             for j, out in zip(batch, outs):
@@ -133,7 +161,7 @@ class Synthesizer:
             batch = [i] if i is not None else []
         return results
 
-    def _infill_batch(self, items: list[InfillItem], nfe, solver, guidance, seed) -> list[torch.Tensor]:
+    def _infill_batch(self, items: list[InfillItem], nfe, solver, guidance, seed, options) -> list[torch.Tensor]:
         B, M = len(items), items[0].mel.shape[1]
         lengths = [it.mel.shape[0] for it in items]
         T = max(lengths)
@@ -141,12 +169,16 @@ class Synthesizer:
         phones = torch.zeros(B, T, dtype=torch.long)
         mask = torch.zeros(B, T, dtype=torch.bool)
         x0 = torch.zeros(B, T, M)
+        stochastic = solver == "stochastic_euler" and options.get("noise_scale", 0.0) != 0
+        noise = torch.zeros(nfe, B, T, M) if stochastic else None  # stochastic_euler: 1 NFE per step
         for b, it in enumerate(items):
             n = lengths[b]
             x1[b, :n], phones[b, :n], mask[b, :n] = it.mel, it.phones, it.mask
             x0[b, :n] = item_noise(seed, it.id, (n, M))
+            if noise is not None:
+                noise[:, b, :n] = item_noise(seed, it.id + "/steps", (nfe, n, M))
         x_ctx = x1 * (~mask)[..., None]
-        out = self.sampler.sample(x_ctx, phones, lengths, x0, nfe, solver, guidance).cpu()
+        out = self.sampler.sample(x_ctx, phones, lengths, x0, nfe, solver, guidance, noise=noise, **options).cpu()
         out = compose(out, x1, mask)
         return [out[b, :n] for b, n in enumerate(lengths)]
 
@@ -157,20 +189,20 @@ class Synthesizer:
             return self.vocoder(mel)[0].float().cpu()
 
     def infill(self, audio: str | Path, alignment: list, start_s: float, end_s: float, nfe: int = 32,
-               solver: str = "euler", guidance: float = 0.0, seed: int = 0) -> torch.Tensor:
+               solver: str = "euler", guidance: float = 0.0, seed: int = 0, **options) -> torch.Tensor:
         """Regenerate [start_s, end_s] (snapped to phone boundaries); returns the waveform."""
         item = self.prepare(Path(audio).stem, audio, alignment, start_s, end_s)
-        return self.to_wave(self.infill_items([item], nfe, solver, guidance, seed)[0])
+        return self.to_wave(self.infill_items([item], nfe, solver, guidance, seed, **options)[0])
 
     def generate(self, manifest: str | Path, out_root: str | Path, nfe: int = 32, solver: str = "euler",
                  guidance: float = 0.0, seed: int = 0, span_seconds: tuple[float, float] | None = None,
-                 max_frames: int = 20000) -> Path:
+                 max_frames: int = 20000, **options) -> Path:
         items = self.items_from_manifest(manifest, span_seconds, seed)
-        mels = self.infill_items(items, nfe, solver, guidance, seed, max_frames)
-        out_dir = Path(out_root) / output_dir_name(nfe, solver, guidance, seed)
+        mels = self.infill_items(items, nfe, solver, guidance, seed, max_frames, **options)
+        out_dir = Path(out_root) / output_dir_name(nfe, solver, guidance, seed, **options)
         common = {"checkpoint": str(self.loaded.checkpoint), "step": self.loaded.step,
                   "weights": self.loaded.weights, "solver": solver, "nfe": nfe, "guidance": guidance,
-                  "seed": seed, "vocoder": self.vocoder.name}
+                  "seed": seed, **_solver_options(solver, options), "vocoder": self.vocoder.name}
         rows = []
         with atomic_path(out_dir, is_dir=True) as tmp:
             for item, mel in zip(items, mels):

@@ -6,7 +6,8 @@ Layout of ``<exp_dir>/checkpoints/step-00001000/``::
     ema.pt            the EMA state (its ``params`` are what inference uses)
     optimizer.pt      optimizer state (and ``scaler.pt`` under fp16)
     scheduler.pt      learning-rate scheduler state
-    trainer.json      step, epoch, position in the epoch, skipped steps, frames seen
+    trainer.json      step, epoch, position in the epoch, skipped steps, frames seen, training
+                      wall time in seconds (summed over resumed runs)
     rng-rank<r>.pt    Python, NumPy, torch and CUDA generator states of every process
 
 The directory is assembled under a temporary name and renamed when complete, and the file

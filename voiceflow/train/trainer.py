@@ -67,6 +67,8 @@ class Trainer:
         self.valid_set = (FeatureDataset(cfg.data.valid_manifest, self.inventory, self.stats, cfg.mel)
                           if cfg.data.valid_manifest else None)
         self.step, self.epoch, self.position, self.skipped, self.frames_seen = 0, 0, 0, 0, 0
+        self.train_seconds = 0.0  # wall time inside fit(), summed over resumed runs
+        self._fit_start: float | None = None
         self._skipped_pending = torch.zeros((), dtype=torch.int64, device=self.device)
         self._resume()
 
@@ -116,6 +118,7 @@ class Trainer:
             self.acc.scaler.load_state_dict(ckpt.load_file(found, "scaler"))
         for key in ("step", "epoch", "position", "skipped", "frames_seen"):
             setattr(self, key, int(state[key]))
+        self.train_seconds = float(state.get("train_seconds", 0.0))
         rng_file = found / f"rng-rank{self.acc.process_index}.pt"
         if state.get("world") == self.acc.num_processes and rng_file.is_file():
             ckpt.set_rng_state(torch.load(rng_file, weights_only=False))
@@ -137,6 +140,7 @@ class Trainer:
         # per-window sums of (loss, grad norm, finite steps) stay on the device: no sync per step
         window = torch.zeros(3, dtype=torch.float64, device=self.device)
         frames, t0 = 0, time.perf_counter()
+        self._fit_start = t0
         last_valid = None
         while self.step < last:
             loss, grad_norm, n_frames, stepped = self.train_step(stream)
@@ -155,6 +159,8 @@ class Trainer:
             if self.step % cfg.save_every == 0 or self.step == last:
                 self.save()
         bar.close()
+        self.train_seconds += time.perf_counter() - self._fit_start
+        self._fit_start = None
         self.acc.end_training()
         return {"step": self.step, "skipped": self._count_skipped(), "valid": last_valid}
 
@@ -218,7 +224,9 @@ class Trainer:
         if self.acc.scaler is not None:
             tensors["scaler"] = self.acc.scaler.state_dict()
         state = {"step": self.step, "epoch": self.epoch, "position": self.position, "skipped": self._count_skipped(),
-                 "frames_seen": self.frames_seen, "world": self.acc.num_processes}
+                 "frames_seen": self.frames_seen, "world": self.acc.num_processes,
+                 "train_seconds": round(self.train_seconds + (time.perf_counter() - self._fit_start
+                                                              if self._fit_start is not None else 0.0), 3)}
         return ckpt.save_checkpoint(self.acc, self.exp_dir, self.step, tensors, state,
                                     self.cfg.train.keep_checkpoints)
 
