@@ -11,6 +11,8 @@ Commands::
     voiceflow infill    regenerate a time span of one recording
     voiceflow generate  infill a manifest of items into a self-describing wav directory
     voiceflow score     masked-region L1 of a checkpoint on held-out spans (report.json)
+    voiceflow likelihood  masked-region negative log-likelihood per item (nats/dim, bits/frame)
+    voiceflow ablation  masked L1 (per sampler and NFE) and NLL of several checkpoints, one table
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ COMMANDS = {
     "infill": "voiceflow.bin.infill",
     "generate": "voiceflow.bin.generate",
     "score": "voiceflow.bin.score",
+    "likelihood": "voiceflow.bin.likelihood",
+    "ablation": "voiceflow.bin.ablation",
 }
 
 
