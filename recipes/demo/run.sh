@@ -20,7 +20,7 @@
 #   6 ablation   (only with --stop-stage 6) one model per probability path x coupling in
 #                $ablation_variants, each trained for $ablation_steps steps, then one table:
 #                masked L1 at NFE 4-32 for every sampler, NLL, training time
-#                (exp/ablation/table/ablation.md)
+#                ($ablation_exp/table/ablation.md)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -46,7 +46,7 @@ vocoder=""               # a vocos folder or hub id; empty: the Griffin-Lim fall
 ablation_variants=ot:independent,ot:ot,icfm:independent,icfm:ot   # path:coupling (stage 6)
 ablation_steps=600       # the same training budget for every variant of stage 6
 ablation_items=24        # held-out items the stage-6 table evaluates (6 per voice)
-ablation_exp=exp/ablation
+ablation_exp=auto        # auto: ablation/ beside $exp
 python=${PYTHON:-}
 . ../shared/parse_options.sh
 
@@ -58,6 +58,7 @@ if "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else
 if [ "$config" = auto ]; then
   if $gpu; then config=conf/demo_gpu.yaml; else config=conf/demo.yaml; fi
 fi
+[ "$ablation_exp" = auto ] && ablation_exp=$(dirname "$exp")/ablation
 if [ "$nfe" = auto ]; then
   if $gpu; then nfe=32; else nfe=16; fi
 fi

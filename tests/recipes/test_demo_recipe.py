@@ -33,3 +33,15 @@ def test_demo_recipe_runs_every_stage(tmp_path):
     # idempotent: a second run skips the finished stages and still succeeds
     again = subprocess.run(cmd + ["--stop-stage", "3"], capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0 and "stage 0" not in again.stdout
+    # stage 6: every path x coupling trained for the same budget, one table
+    ablation = subprocess.run(cmd + ["--stage", "6", "--stop-stage", "6", "--ablation-steps", "2",
+                                     "--ablation-items", "2"], capture_output=True, text=True, env=env, timeout=600)
+    assert ablation.returncode == 0, ablation.stdout[-2000:] + ablation.stderr[-2000:]
+    table = json.loads((tmp_path / "ablation" / "table" / "ablation.json").read_text())
+    variants = {(m["path"], m["coupling"]) for m in table["models"]}
+    assert variants == {("ot", "independent"), ("ot", "ot"), ("icfm", "independent"), ("icfm", "ot")}
+    for m in table["models"]:
+        assert m["step"] == 2 and m["train_seconds"] > 0 and m["nll"]["nats_per_dim"] == m["nll"]["nats_per_dim"]
+        assert set(m["masked_l1"]) == {"euler", "midpoint", "stochastic_euler", "euler_sway"}
+        assert set(m["masked_l1"]["euler"]) == {"4", "8", "16", "32"}
+    assert "| icfm_ot | icfm | ot | euler_sway |" in (tmp_path / "ablation" / "table" / "ablation.md").read_text()

@@ -12,6 +12,7 @@ callable. The parts:
 ``solvers``       fixed-step ``odeint`` (euler, midpoint, stochastic_euler), ``time_grid``
                   (uniform or sway), ``nfe_of``
 ``guidance``      ``cfg_velocity``, ``guided_field`` (classifier-free guidance)
+``likelihood``    ``log_likelihood`` (exact or Hutchinson divergence, masked variables)
 
 A training step, with B utterances of T frames and D mel bins::
 
@@ -27,6 +28,7 @@ A training step, with B utterances of T frames and D mel bins::
 from voiceflow.flow.conditioning import build_context, drop_conditions
 from voiceflow.flow.coupling import COUPLINGS, couple, ot_pairing, pairing_cost
 from voiceflow.flow.guidance import cfg_velocity, guided_field
+from voiceflow.flow.likelihood import LikelihoodResult, log_likelihood
 from voiceflow.flow.loss import masked_l1, masked_mse
 from voiceflow.flow.masking import padding_mask, phone_boundaries, span_from_times, span_mask
 from voiceflow.flow.path import PATHS, IndependentPath, OTPath, make_path, ot_path, sample_time
@@ -35,6 +37,7 @@ from voiceflow.flow.solvers import METHODS, SCHEDULES, nfe_of, odeint, sway, tim
 __all__ = [
     "COUPLINGS",
     "IndependentPath",
+    "LikelihoodResult",
     "METHODS",
     "OTPath",
     "PATHS",
@@ -44,6 +47,7 @@ __all__ = [
     "couple",
     "drop_conditions",
     "guided_field",
+    "log_likelihood",
     "make_path",
     "masked_l1",
     "masked_mse",
