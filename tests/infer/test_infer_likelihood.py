@@ -12,7 +12,8 @@ import torch
 from synthetic_corpus import SMALL_MODEL, corpus_overrides, make_corpus
 from voiceflow.audio.stats import MelStats
 from voiceflow.config import load_config
-from voiceflow.infer.likelihood import frame_budget_batches, masked_likelihood
+from voiceflow.infer.likelihood import masked_likelihood
+from voiceflow.infer.sampler import frame_budget_batches
 from voiceflow.infer.loading import LoadedModel
 from voiceflow.infer.synthesizer import InfillItem
 from voiceflow.models import VoiceboxAudioModel

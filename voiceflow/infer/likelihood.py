@@ -32,39 +32,11 @@ import torch
 from torch import Tensor
 
 from voiceflow.errors import VoiceflowError
-from voiceflow.flow import guided_field, make_path
+from voiceflow.flow import make_path
 from voiceflow.flow.likelihood import log_likelihood
 from voiceflow.infer.loading import LoadedModel
+from voiceflow.infer.sampler import frame_budget_batches, model_field
 from voiceflow.infer.synthesizer import InfillItem, item_noise
-
-
-def frame_budget_batches(lengths: list[int], max_frames: int) -> list[list[int]]:
-    """Indices grouped, shortest first, so that a batch padded to its longest item has at
-    most ``max_frames`` frames (an item longer than the budget goes alone)."""
-    batches: list[list[int]] = []
-    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
-        if batches and (len(batches[-1]) + 1) * lengths[i] <= max_frames:
-            batches[-1].append(i)
-        else:
-            batches.append([i])
-    return batches
-
-
-def _model_field(loaded: LoadedModel, x_ctx: Tensor, phones: Tensor, lengths: list[int], guidance: float):
-    """The sampler's field ``f(t, x)``: velocity (B, T, M) given the conditions, optionally guided."""
-    model = loaded.model
-    dtype = next(model.parameters()).dtype
-    B, T, _ = x_ctx.shape
-    packs = {B: model.make_pack(lengths, T)}
-    if guidance != 0:
-        packs[2 * B] = model.make_pack(lengths + lengths, T)
-
-    def velocity(x: Tensor, t: Tensor, x_ctx: Tensor, phones: Tensor) -> Tensor:
-        return model(x.to(dtype), x_ctx, phones, t, pack=packs[x.shape[0]]).float()
-
-    cond = {"x_ctx": x_ctx.to(dtype), "phones": phones}
-    uncond = {"x_ctx": torch.zeros_like(cond["x_ctx"]), "phones": torch.zeros_like(phones)}
-    return guided_field(velocity, cond, uncond, guidance)
 
 
 def _batch_rows(loaded: LoadedModel, items: list[InfillItem], steps: int, method: str, estimator: str,
@@ -85,7 +57,7 @@ def _batch_rows(loaded: LoadedModel, items: list[InfillItem], steps: int, method
         probe_noise[:, b, :n] = item_noise(seed, it.id + "/probes", (K, n, M))
     x1, x0, eps, phones, mask = (a.to(device) for a in (x1, x0, eps, phones, mask))
     path = make_path(loaded.cfg.flow)
-    field = _model_field(loaded, x1 * (~mask)[..., None], phones, lengths, guidance)
+    field = model_field(loaded.model, x1 * (~mask)[..., None], phones, lengths, guidance)
     result = log_likelihood(field, x1, mask, lambda t: path.sample(x0, x1, t, eps)[0], steps, method, estimator,
                             probe=probe, probe_noise=probe_noise.to(device) if K else None)
     nll, nll_se = (-result.mean).cpu().tolist(), result.stderr.cpu().tolist()

@@ -35,6 +35,35 @@ def compose(generated: Tensor, context: Tensor, mask: Tensor) -> Tensor:
     return torch.where(mask[..., None], generated, context)
 
 
+def model_field(model: VoiceboxAudioModel, x_ctx: Tensor, phones: Tensor, lengths: list[int], guidance: float):
+    """The ODE field ``f(t, x) -> v`` (B, T, M) of the model given the conditions, guided when
+    ``guidance != 0`` (both halves in one forward); the packed layouts are built once here."""
+    dtype = next(model.parameters()).dtype
+    B, T, _ = x_ctx.shape
+    packs = {B: model.make_pack(lengths, T)}
+    if guidance != 0:
+        packs[2 * B] = model.make_pack(lengths + lengths, T)
+
+    def velocity(x: Tensor, t: Tensor, x_ctx: Tensor, phones: Tensor) -> Tensor:
+        return model(x.to(dtype), x_ctx, phones, t, pack=packs[x.shape[0]]).float()
+
+    cond = {"x_ctx": x_ctx.to(dtype), "phones": phones}
+    uncond = {"x_ctx": torch.zeros_like(cond["x_ctx"]), "phones": torch.zeros_like(phones)}
+    return guided_field(velocity, cond, uncond, guidance)
+
+
+def frame_budget_batches(lengths: list[int], max_frames: int) -> list[list[int]]:
+    """Indices grouped, shortest first, so that a batch padded to its longest item has at
+    most ``max_frames`` frames (an item longer than the budget goes alone)."""
+    batches: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if batches and (len(batches[-1]) + 1) * lengths[i] <= max_frames:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
 class InfillSampler:
     def __init__(self, model: VoiceboxAudioModel, cuda_graph: bool = False):
         self.model = model
@@ -43,18 +72,7 @@ class InfillSampler:
         self._graphs: dict[tuple, tuple] = {}
 
     def _field(self, x_ctx: Tensor, phones: Tensor, lengths: list[int], guidance: float):
-        B, T, _ = x_ctx.shape
-        packs = {B: self.model.make_pack(lengths, T)}
-        if guidance != 0:
-            packs[2 * B] = self.model.make_pack(lengths + lengths, T)
-
-        def velocity(x: Tensor, t: Tensor, x_ctx: Tensor, phones: Tensor) -> Tensor:
-            v = self.model(x.to(self.dtype), x_ctx, phones, t, pack=packs[x.shape[0]])
-            return v.float()
-
-        cond = {"x_ctx": x_ctx.to(self.dtype), "phones": phones}
-        uncond = {"x_ctx": torch.zeros_like(cond["x_ctx"]), "phones": torch.zeros_like(phones)}
-        return guided_field(velocity, cond, uncond, guidance)
+        return model_field(self.model, x_ctx, phones, lengths, guidance)
 
     @torch.inference_mode()
     def sample(self, x_ctx: Tensor, phones: Tensor, lengths: Tensor | list[int], x0: Tensor,

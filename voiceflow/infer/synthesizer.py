@@ -35,7 +35,7 @@ from voiceflow.data.manifest import load_manifest, resolve
 from voiceflow.errors import VoiceflowError
 from voiceflow.fileio import atomic_path, write_jsonl
 from voiceflow.infer.loading import LoadedModel, load_audio_model
-from voiceflow.infer.sampler import InfillSampler, compose
+from voiceflow.infer.sampler import InfillSampler, compose, frame_budget_batches
 from voiceflow.infer.spans import choose_word_span, snap_span
 from voiceflow.vocoder import load_vocoder
 
@@ -142,15 +142,8 @@ class Synthesizer:
 
         ``options``: ``schedule``, ``sway``, ``noise_scale`` of :meth:`InfillSampler.sample`.
         """
-        if not items:
-            return []
-        order = sorted(range(len(items)), key=lambda i: items[i].mel.shape[0])
         results: list[torch.Tensor | None] = [None] * len(items)
-        batch: list[int] = []
-        for i in order + [None]:
-            if i is not None and (not batch or (len(batch) + 1) * items[i].mel.shape[0] <= max_frames):
-                batch.append(i)
-                continue
+        for batch in frame_budget_batches([it.mel.shape[0] for it in items], max_frames):
             t0 = time.perf_counter()
             outs = self._infill_batch([items[j] for j in batch], nfe, solver, guidance, seed, options)
             elapsed = time.perf_counter() - t0
@@ -158,7 +151,6 @@ class Synthesizer:
             for j, out in zip(batch, outs):
                 results[j] = out
                 items[j].meta["sample_s"] = round(elapsed * items[j].mel.shape[0] / frames, 4)
-            batch = [i] if i is not None else []
         return results
 
     def _infill_batch(self, items: list[InfillItem], nfe, solver, guidance, seed, options) -> list[torch.Tensor]:
