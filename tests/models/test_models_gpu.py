@@ -76,3 +76,15 @@ def test_cuda_graph_sampler_equals_eager():
     out2 = graphed.sample(c, ph, lens, x * 0.5, nfe=8, guidance=0.7)  # replay with new inputs
     assert rel(out1, eager) < 1e-2
     assert rel(out2, InfillSampler(fast).sample(c, ph, lens, x * 0.5, nfe=8, guidance=0.7)) < 1e-2
+
+
+def test_cuda_graph_replays_the_stochastic_sampler_with_fresh_noise():
+    _, fast = pair()
+    fast = fast.to(torch.bfloat16).eval().requires_grad_(False)
+    x, c, ph, _, lens = batch([300, 250])
+    noise = torch.randn(8, *x.shape, device=x.device)
+    kw = dict(nfe=8, method="stochastic_euler", guidance=0.7, noise_scale=0.5, schedule="sway", sway=-1.0)
+    graphed = InfillSampler(fast, cuda_graph=True)
+    for scale in (1.0, 0.3):  # the second call replays the captured graph with new noise copied in
+        eager = InfillSampler(fast).sample(c, ph, lens, x, noise=noise * scale, **kw)
+        assert rel(graphed.sample(c, ph, lens, x, noise=noise * scale, **kw), eager) < 1e-2
