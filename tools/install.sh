@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything voiceflow, its demo recipe and its tests need on a fresh Debian/Ubuntu
-# machine: Debian packages (flite speaks the demo corpus), then a virtual environment in
-# .venv with the pinned Python dependencies (torch 2.11 and torchaudio 2.11 among them).
+# machine: Debian packages (flite speaks the demo corpus; chromium and its driver run the
+# listening-test page in the browser tests), then a virtual environment in .venv with the
+# pinned Python dependencies (torch 2.11 and torchaudio 2.11 among them).
 #
 # Usage: bash tools/install.sh            (idempotent: a second run only checks)
 #        PYTHON=python3.11 bash tools/install.sh
@@ -9,7 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-packages=(flite)
+packages=(flite chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -28,10 +29,13 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 stamp=.venv/.voiceflow-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml "$root/tools/install.sh" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "install.sh: installing Python dependencies (first time: a few minutes, ~5 GB for torch)"
   .venv/bin/python -m pip install -q -e ".[dev]"
+  # speaker embeddings for voiceflow eval; its declared webrtcvad does not build, and
+  # webrtcvad-wheels (a pyproject dependency) provides the same module
+  .venv/bin/python -m pip install -q --no-deps resemblyzer==0.1.4
   echo "$want" > "$stamp"
 fi
-.venv/bin/python -c "import torch, torchaudio, vocos, accelerate, voiceflow; print('install.sh: ok, torch', torch.__version__)"
+.venv/bin/python -c "import torch, torchaudio, vocos, accelerate, resemblyzer, voiceflow; print('install.sh: ok, torch', torch.__version__)"

@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from synthetic_corpus import make_corpus
 
 ROOT = Path(__file__).resolve().parents[2]

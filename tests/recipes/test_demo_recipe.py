@@ -30,6 +30,18 @@ def test_demo_recipe_runs_every_stage(tmp_path):
     assert 1.0 - 0.05 <= report["masked_seconds_mean"] <= 2.0 + 0.1  # spans of 1-2 s of whole words
     assert sorted(p.name for p in gen.glob("*.wav")) == ["kal16_test_0000.wav", "slt_test_0000.wav"]
     assert (exp / "infer" / "nfe16_euler_cfg0.7_seed0" / "meta.jsonl").is_file()
+    # egs/listening_test on these outputs: systems, both pages, simulated listeners, analysis
+    lt = tmp_path / "lt"
+    listening = subprocess.run(["bash", str(ROOT / "egs/listening_test/run.sh"), "--generated", str(gen),
+                                "--out", str(lt), "--listeners", "4"], capture_output=True, text=True, env=env,
+                               timeout=600)
+    assert listening.returncode == 0, listening.stdout[-2000:] + listening.stderr[-2000:]
+    for test in ("mos", "mushra"):
+        assert (lt / "web" / test / "index.html").is_file() and (lt / "web" / f"{test}.key.json").is_file()
+        summary = (lt / "analysis" / test / "summary.md").read_text()
+        assert "voiceflow" in summary and "resynthesis" in summary
+    assert sorted(p.name for p in (lt / "systems" / "ground_truth").glob("*.wav")) == [
+        "kal16_test_0000.wav", "slt_test_0000.wav"]
     # idempotent: a second run skips the finished stages and still succeeds
     again = subprocess.run(cmd + ["--stop-stage", "3"], capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0 and "stage 0" not in again.stdout

@@ -13,6 +13,8 @@ Commands::
     voiceflow score     masked-region L1 of a checkpoint on held-out spans (report.json)
     voiceflow likelihood  masked-region negative log-likelihood per item (nats/dim, bits/frame)
     voiceflow ablation  masked L1 (per sampler and NFE) and NLL of several checkpoints, one table
+    voiceflow eval      WER/CER, SIM-o/SIM-r, MCD, F0 error, predicted MOS of wav dirs (metrics.json)
+    voiceflow listen    listening tests: build a static MOS/SMOS/CMOS/AB/MUSHRA page; analyze results
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ COMMANDS = {
     "score": "voiceflow.bin.score",
     "likelihood": "voiceflow.bin.likelihood",
     "ablation": "voiceflow.bin.ablation",
+    "eval": "voiceflow.bin.evaluate",
+    "listen": "voiceflow.bin.listen",
 }
 
 

@@ -1,0 +1,105 @@
+"""The model backends: offline ones on flite speech (skipped when not installed), transformers
+stand-ins loaded from local folders, and the one-line fallback when a model is missing."""
+
+import math
+
+import pytest
+import torch
+
+from voiceflow.audio import load_audio
+from voiceflow.eval.asr import TransformersASR, load_asr
+from voiceflow.eval.backend import Unavailable, load_with_fallback
+from voiceflow.eval.speaker import WavLMSpeaker, cosine, load_speaker
+from voiceflow.eval.texts import word_errors
+
+from conftest import SENTENCES
+
+
+def test_fallback_prints_one_line_naming_the_fallback():
+    lines = []
+
+    def broken(source):
+        raise Unavailable("no such folder /nowhere")
+
+    got = load_with_fallback("fancy:/nowhere", {"fancy": broken, "plain": lambda s: "plain model"}, "plain",
+                             lines.append)
+    assert got == "plain model"
+    assert lines == ["eval: fancy:/nowhere unavailable (no such folder /nowhere); using plain"]
+    with pytest.raises(ValueError, match="unknown backend 'nope'"):
+        load_with_fallback("nope", {"plain": lambda s: 1}, "plain", lines.append)
+    with pytest.raises(Unavailable, match="fallback plain unavailable"):
+        load_with_fallback("fancy:/x", {"fancy": broken, "plain": broken}, "plain", lines.append)
+
+
+def test_transformers_ctc_loads_a_local_stand_in_and_transcribes(tiny_ctc):
+    asr = TransformersASR(str(tiny_ctc))
+    assert asr.name == f"transformers:{tiny_ctc}" and asr.sample_rate == 16000 and not asr.seq2seq
+    text = asr.transcribe(torch.randn(16000) * 0.1)
+    assert isinstance(text, str)   # random weights: any string of the vocabulary
+    assert set(text) <= set("abcdefghijklmnopqrstuvwxyz' ")
+
+
+def test_transformers_seq2seq_loads_a_local_whisper_stand_in(tiny_whisper):
+    asr = TransformersASR(str(tiny_whisper))
+    assert asr.seq2seq and asr.sample_rate == 16000
+    text = asr.transcribe(torch.randn(16000) * 0.1)
+    assert isinstance(text, str) and set(text) <= set("abcdefghijklmnopqrstuvwxyz ")
+
+
+def test_hub_id_not_cached_and_hub_unreachable_is_unavailable_at_once(monkeypatch):
+    import voiceflow.eval.backend as backend
+
+    monkeypatch.setattr(backend, "_hub_reachable", lambda timeout=3.0: False)
+    with pytest.raises(Unavailable, match=r"^nobody/no-model is not in the local Hugging Face cache and the hub "
+                                          r"is unreachable$"):
+        WavLMSpeaker("nobody/no-model")
+    with pytest.raises(Unavailable, match="no such folder ./no/model"):
+        TransformersASR("./no/model")
+
+
+def test_missing_transformers_folder_falls_back_to_pocketsphinx(tmp_path):
+    lines = []
+    try:
+        asr = load_asr(f"transformers:{tmp_path / 'no_model'}", notice=lines.append)
+    except Unavailable as e:   # pocketsphinx not installed here: both reasons are named
+        assert "no such folder" in str(e) and "pocketsphinx" in str(e)
+        return
+    assert asr.name == "pocketsphinx"
+    assert lines == [f"eval: transformers:{tmp_path / 'no_model'} unavailable (no such folder "
+                     f"{tmp_path / 'no_model'}); using pocketsphinx"]
+
+
+def test_wavlm_xvector_loads_a_local_stand_in(tiny_wavlm):
+    spk = WavLMSpeaker(str(tiny_wavlm))
+    a, b = spk.embed(torch.randn(16000) * 0.1), spk.embed(torch.randn(12000) * 0.1)
+    assert a.shape == (8,) and torch.isfinite(a).all()
+    assert cosine(a, a) == pytest.approx(1.0) and -1.0 <= cosine(a, b) <= 1.0
+
+
+def test_pocketsphinx_recognises_flite_speech(speech):
+    pytest.importorskip("pocketsphinx")
+    asr = load_asr("pocketsphinx")
+    errors = words = 0
+    for key in ("u1", "u2"):
+        hyp = asr.transcribe(load_audio(speech[("slt", key)], 16000))
+        e, n = word_errors(SENTENCES[key], hyp)
+        errors, words = errors + e, words + n
+    assert errors / words < 0.6   # a weak recogniser, but not a random one
+
+
+def test_resemblyzer_same_voice_is_closer_than_another_voice(speech):
+    pytest.importorskip("resemblyzer")
+    spk = load_speaker("resemblyzer")
+    emb = {k: spk.embed(load_audio(p, 16000)) for k, p in speech.items() if k[1] in ("u1", "u2")}
+    same = cosine(emb[("slt", "u1")], emb[("slt", "u2")])
+    other = cosine(emb[("slt", "u1")], emb[("rms", "u2")])
+    assert same > other
+
+
+def test_distillmos_gives_a_finite_score(speech):
+    pytest.importorskip("distillmos")
+    from voiceflow.eval.mos import load_mos
+
+    mos = load_mos("distillmos")
+    score = mos.score(load_audio(speech[("slt", "u1")], 16000))
+    assert math.isfinite(score) and 0.5 < score < 5.5
