@@ -88,3 +88,16 @@ def corpus_overrides(root: Path, exp_dir: Path, **train) -> list[str]:
     base.update({f"train.{k}" if "." not in k else k: v for k, v in train.items()})
     return SMALL_MODEL + [f"{k}={v}" for k, v in base.items()]
 
+
+
+def train_tiny(corpus_root: Path, exp_dir: Path, **train) -> Path:
+    """Train the small test model on a corpus of :func:`make_corpus` in this process (a fresh
+    accelerate state); ``train`` are the overrides of :func:`corpus_overrides`. Returns exp_dir."""
+    from accelerate.state import AcceleratorState
+
+    from voiceflow.config import load_config
+    from voiceflow.train.trainer import Trainer
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    Trainer(load_config(None, corpus_overrides(corpus_root, exp_dir, **train))).fit()
+    return exp_dir

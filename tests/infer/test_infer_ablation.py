@@ -7,25 +7,16 @@ import sys
 
 import pytest
 
-from synthetic_corpus import corpus_overrides, make_corpus
-from voiceflow.config import load_config
+from synthetic_corpus import make_corpus, train_tiny
 
 
 @pytest.fixture(scope="module")
 def two_models(tmp_path_factory):
-    from accelerate.state import AcceleratorState
-
-    from voiceflow.train.trainer import Trainer
-
     root = tmp_path_factory.mktemp("ablation")
     c = make_corpus(root / "c", n_utts=8)
-    exps = []
-    for path, coupling in (("ot", "independent"), ("icfm", "ot")):
-        exp = root / f"{path}_{coupling}"
-        AcceleratorState._reset_state(reset_partial_state=True)
-        Trainer(load_config(None, corpus_overrides(c["root"], exp, max_steps=2, **{
-            "flow.path": path, "flow.coupling": coupling}))).fit()
-        exps.append(exp)
+    exps = [train_tiny(c["root"], root / f"{path}_{coupling}", max_steps=2,
+                       **{"flow.path": path, "flow.coupling": coupling})
+            for path, coupling in (("ot", "independent"), ("icfm", "ot"))]
     manifest = root / "items.jsonl"
     manifest.write_text("".join(json.dumps({**r, "span": [0.05, 0.15]}) + "\n" for r in c["rows"][:3]))
     return exps, manifest

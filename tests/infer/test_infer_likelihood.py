@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from synthetic_corpus import SMALL_MODEL, corpus_overrides, make_corpus
+from synthetic_corpus import SMALL_MODEL, make_corpus, train_tiny
 from voiceflow.audio.stats import MelStats
 from voiceflow.config import load_config
 from voiceflow.infer.likelihood import masked_likelihood
@@ -25,15 +25,9 @@ FIELDS = {"id", "speaker", "span", "masked_frames", "dims", "nll_nats_per_dim", 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from accelerate.state import AcceleratorState
-
-    from voiceflow.train.trainer import Trainer
-
     root = tmp_path_factory.mktemp("likelihood")
     c = make_corpus(root / "c", n_utts=6)
-    AcceleratorState._reset_state(reset_partial_state=True)
-    Trainer(load_config(None, corpus_overrides(c["root"], root / "exp", max_steps=2))).fit()
-    return c, root / "exp"
+    return c, train_tiny(c["root"], root / "exp", max_steps=2)
 
 
 def tiny_model(n_mels=4) -> LoadedModel:

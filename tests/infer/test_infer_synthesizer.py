@@ -7,21 +7,14 @@ import pytest
 import soundfile
 import torch
 
-from synthetic_corpus import corpus_overrides, make_corpus
-from voiceflow.config import load_config
+from synthetic_corpus import make_corpus, train_tiny
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from accelerate.state import AcceleratorState
-
-    from voiceflow.train.trainer import Trainer
-
     root = tmp_path_factory.mktemp("infer")
     c = make_corpus(root / "c", n_utts=12)
-    AcceleratorState._reset_state(reset_partial_state=True)
-    Trainer(load_config(None, corpus_overrides(c["root"], root / "exp", max_steps=3))).fit()
-    return c, root / "exp"
+    return c, train_tiny(c["root"], root / "exp", max_steps=3)
 
 
 def test_infill_regenerates_only_the_span_and_ignores_batching(trained):
