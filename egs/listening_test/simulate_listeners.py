@@ -34,8 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from voiceflow.fileio import read_json, write_json
-
-RESULT_FORMAT = "voiceflow-listening-result/1"
+from voiceflow.listen import RESULT_FORMAT
 
 
 def parse_means(text: str | None, systems: list[str]) -> dict[str, float]:

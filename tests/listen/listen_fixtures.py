@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from voiceflow.listen import RESULT_FORMAT
+
 # an item whose file name is markup, and system names/paths that would give the game away
 MARKUP_STEM = "<img src=x onerror=alert(1)>"
 MARKUP_TEXT = "</script><script>alert('text')</script> & <b>bold</b> \u2028 line"
@@ -67,7 +69,7 @@ def page_config(page: Path) -> dict:
 
 def check_result(result: dict, key: dict) -> None:
     """Assert that ``result`` follows the results format and covers every trial of ``key`` once."""
-    assert result["format"] == "voiceflow-listening-result/1"
+    assert result["format"] == RESULT_FORMAT
     assert result["test_id"] == key["test_id"] and result["test"] == key["test"]
     for field in ("listener", "user_agent"):
         assert isinstance(result[field], str) and result[field]

@@ -16,12 +16,10 @@ from pathlib import Path
 import pytest
 
 from voiceflow.bin.listen import main
-from voiceflow.listen import stats
+from voiceflow.listen import KEY_FORMAT, RESULT_FORMAT, stats
 from voiceflow.listen.analyze import Settings, analyze
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY_FORMAT = "voiceflow-listening-key/1"
-RESULT_FORMAT = "voiceflow-listening-result/1"
 OUTPUTS = {"summary.md", "summary.csv", "pairwise.csv", "listeners.csv", "scores.png", "analysis.json"}
 
 
@@ -457,12 +455,7 @@ def test_simulated_listeners_on_a_built_page(tmp_path, test):
     """End to end with the real builder's key: simulated results follow the page's format and
     the analysis ranks the systems as simulated (default true means 4.2 > 3.6 > 3.0)."""
     from listen_fixtures import check_result, make_inputs
-    from voiceflow.listen import analyze as analysis_module
-    from voiceflow.listen import build as build_module
     from voiceflow.listen.build import build_test
-
-    assert (analysis_module.KEY_FORMAT, analysis_module.RESULT_FORMAT) == (build_module.KEY_FORMAT,
-                                                                           build_module.RESULT_FORMAT)
 
     inputs = make_inputs(tmp_path / "in", n_items=4, n_systems=3, markup=False, texts=False)
     key = build_test(test, inputs["systems"], tmp_path / "page",

@@ -62,12 +62,10 @@ from pathlib import Path
 
 from voiceflow.errors import VoiceflowError
 from voiceflow.fileio import read_json
-from voiceflow.listen import TESTS
+from voiceflow.listen import KEY_FORMAT, RESULT_FORMAT, TESTS
 from voiceflow.listen import stats
 
 # the same tags as voiceflow.listen.build (not imported: the analysis needs no audio stack)
-RESULT_FORMAT = "voiceflow-listening-result/1"
-KEY_FORMAT = "voiceflow-listening-key/1"
 ANALYSIS_FORMAT = "voiceflow-listening-analysis/1"
 ROLES = ("test", "reference", "hidden_reference", "anchor", "attention")
 RATING_RANGE = {"mos": (1, 5), "smos": (1, 5), "mushra": (0, 100)}

@@ -101,13 +101,11 @@ import soundfile
 
 from voiceflow.errors import VoiceflowError
 from voiceflow.fileio import atomic_path, read_json, write_json
-from voiceflow.listen import TESTS
+from voiceflow.listen import KEY_FORMAT, RESULT_FORMAT, TESTS
 from voiceflow.listen.page import check_post_url, render_page
 from voiceflow.listen.sources import Source, check_sources, read_texts, scan_source
 from voiceflow.listen.sounds import ANCHOR_CUTOFF_HZ, BEEP_COUNTS, beep_stimulus, lowpass_anchor
 
-RESULT_FORMAT = "voiceflow-listening-result/1"
-KEY_FORMAT = "voiceflow-listening-key/1"
 PAGE_FORMAT = "voiceflow-listening-page/1"
 RESERVED_NAMES = ("reference", "anchor", "attention")
 
@@ -343,7 +341,7 @@ def build_test(test: str, systems: list[tuple[str, str | Path]], out: str | Path
     if instructions is None:
         instructions = DEFAULT_INSTRUCTIONS[test] + (" " + ATTENTION_NOTE if attention_checks else "")
     config = {
-        "format": PAGE_FORMAT, "test_id": test_id, "test": test, "title": title,
+        "format": PAGE_FORMAT, "result_format": RESULT_FORMAT, "test_id": test_id, "test": test, "title": title,
         "instructions": instructions, "consent": None, "post_url": post_url or None, "audio": "audio/",
         "trials": [{"id": t.id, "attention": t.attention, "stimuli": t.stimuli, "reference": t.reference,
                     "text": t.text, "flip_group": t.flip_group} for t in trials],
