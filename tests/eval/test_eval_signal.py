@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from conftest import tone
-from voiceflow.eval.signal import MCD_CONSTANT, dtw_path, signal_metrics
+from voiceflow.eval.signal import MCD_CONSTANT, dtw_path, signal_features, signal_metrics
 
 
 def test_mcd_constant():
@@ -35,3 +35,5 @@ def test_f0_error_is_zero_for_the_same_tone_and_100_cents_for_a_semitone():
     up = torch.from_numpy(tone(200.0 * 2 ** (1 / 12), 0.6))
     shifted = signal_metrics(up, x, mcd=False)
     assert shifted["f0_rmse_cents"] == pytest.approx(100.0, abs=15.0)
+    # a reference's features computed once give the same numbers as its waveform
+    assert signal_metrics(up, signal_features(x), mcd=True) == signal_metrics(up, x, mcd=True)

@@ -111,11 +111,12 @@ def _load_backends(metrics, asr, speaker, mos, vocoder, device, explicit, notice
 
 
 class _Scorer:
-    """Per-item scoring with the loaded backends; prompt embeddings are cached by path."""
+    """Per-item scoring with the loaded backends; prompt embeddings and reference features
+    (shared by every system) are computed once per path."""
 
     def __init__(self, metrics, backends):
         self.metrics, self.b = metrics, backends
-        self._prompt, self._vocoded = {}, {}
+        self._prompt, self._vocoded, self._reference = {}, {}, {}
 
     def _embed_prompt(self, path: Path, vocoded: bool) -> torch.Tensor:
         from voiceflow.audio import load_audio, log_mel
@@ -164,9 +165,12 @@ class _Scorer:
             if "sim_r" in m:
                 row["sim_r"] = cosine(emb, self._embed_prompt(item.prompt, vocoded=True))
         if "mcd" in m or "f0" in m:
-            from voiceflow.eval.signal import SAMPLE_RATE, signal_metrics
+            from voiceflow.eval.signal import SAMPLE_RATE, signal_features, signal_metrics
 
-            row.update(signal_metrics(at(SAMPLE_RATE), load_audio(item.reference, SAMPLE_RATE),
+            if item.reference not in self._reference:
+                self._reference[item.reference] = signal_features(load_audio(item.reference, SAMPLE_RATE),
+                                                                  f0="f0" in m)
+            row.update(signal_metrics(at(SAMPLE_RATE), self._reference[item.reference],
                                       mcd="mcd" in m, f0="f0" in m))
         if "mos" in m:
             row["mos"] = b["mos"].score(at(b["mos"].sample_rate), path)

@@ -35,7 +35,7 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["MCD_CONSTANT", "mel_cepstrum", "dtw_path", "f0_track", "signal_metrics"]
+__all__ = ["MCD_CONSTANT", "mel_cepstrum", "dtw_path", "f0_track", "signal_features", "signal_metrics"]
 
 SAMPLE_RATE = 24000
 HOP = 256
@@ -92,12 +92,21 @@ def f0_track(wav: torch.Tensor) -> np.ndarray:
     return f0[:frames]
 
 
-def signal_metrics(generated: torch.Tensor, reference: torch.Tensor, mcd: bool = True, f0: bool = True) -> dict:
-    """MCD (dB), F0 RMSE (cents) and voicing error of a generated vs a reference 24 kHz waveform.
+def signal_features(wav: torch.Tensor, f0: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(mel cepstrum (frames, order), F0 track (frames,) or None)`` of a 24 kHz waveform: what
+    :func:`signal_metrics` compares (compute a reference's once when several systems use it)."""
+    return mel_cepstrum(wav), f0_track(wav) if f0 else None
+
+
+def signal_metrics(generated: torch.Tensor, reference: torch.Tensor | tuple, mcd: bool = True,
+                   f0: bool = True) -> dict:
+    """MCD (dB), F0 RMSE (cents) and voicing error of a generated vs a reference 24 kHz waveform
+    (or the reference's :func:`signal_features`, computed with ``f0`` when ``f0`` is asked for).
 
     Returns a dict with the keys asked for: ``mcd``, ``f0_rmse_cents``, ``vde``.
     """
-    cg, cr = mel_cepstrum(generated), mel_cepstrum(reference)
+    cr, fr = reference if isinstance(reference, tuple) else signal_features(reference, f0)
+    cg = mel_cepstrum(generated)
     from scipy.spatial.distance import cdist
 
     cost = cdist(cg, cr)  # Euclidean, (frames_gen, frames_ref)
@@ -107,7 +116,7 @@ def signal_metrics(generated: torch.Tensor, reference: torch.Tensor, mcd: bool =
         diff = cg[path[:, 0]] - cr[path[:, 1]]
         out["mcd"] = float(np.mean(MCD_CONSTANT * np.sqrt((diff ** 2).sum(-1))))
     if f0:
-        fg, fr = f0_track(generated), f0_track(reference)
+        fg = f0_track(generated)
         ig = np.minimum(path[:, 0], fg.size - 1)
         ir = np.minimum(path[:, 1], fr.size - 1)
         a, b = fg[ig], fr[ir]
