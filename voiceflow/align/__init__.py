@@ -1,4 +1,6 @@
-"""Alignments: TextGrid import, the alignment contract, and alignment -> frame-level phones."""
+"""Alignments: TextGrid import, the built-in aligner, the alignment contract, and alignment -> frame-level phones."""
+
+from voiceflow.align.aligner import AlignResult, align_words
 
 from voiceflow.align.alignment import (
     Segment,
@@ -13,6 +15,8 @@ from voiceflow.align.alignment import (
 from voiceflow.align.textgrid import IntervalTier, read_textgrid, read_textgrid_tiers
 
 __all__ = [
+    "AlignResult",
+    "align_words",
     "Segment",
     "read_textgrid",
     "read_textgrid_tiers",
