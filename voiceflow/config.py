@@ -144,13 +144,63 @@ class SampleConfig:
 
 
 @dataclass
+class TextConfig:
+    """How text becomes the phones of the training alignments (inference must spell them alike)."""
+
+    g2p: str = "espeak"  # "espeak" (phonemizer + bundled espeak-ng 1.52), "cmudict" (ARPAbet) or "flite" (t2p)
+    language: str = "en-us"  # espeak voice / language code
+    aligner: str = "pocketsphinx"  # the built-in aligner used for prompts and edited recordings
+
+
+@dataclass
+class DurationConfig:
+    """The Voicebox duration model (Le et al., 2023, sec. 3.3 "Duration model", sec. 5.1).
+
+    ``kind`` "regression" (Dur-Regr: masked L1 on log(1 + d), the default) or "flow" (Dur-FM:
+    OT-CFM on the same feature; the probability path is ``flow.path`` / ``flow.sigma_min``).
+    Batches are built by a PHONE budget: ``max_phones`` per batch, utterances longer than
+    ``max_utt_phones`` are cropped to a phone window (``data.max_frames`` is not used).
+    """
+
+    kind: str = "regression"
+    # Voicebox sec. 5.1: the duration model is the same transformer with 8 layers, 8 heads,
+    # 512 embedding and 2048 feed-forward dims
+    dim: int = 512
+    depth: int = 8
+    heads: int = 8
+    ff_dim: int = 2048
+    phone_dim: int = 256
+    conv_pos_kernel: int = 31
+    conv_pos_groups: int = 16
+    dropout: float = 0.0
+    attention: str = "auto"  # as model.attention
+    pack_multiple: int = 1
+    # masking over phones and guidance dropout; Voicebox sec. 5.1 trains the duration model with
+    # p_drop 0.2 (whole utterance masked), otherwise one span of 10-100 % of the phones, and
+    # p_uncond 0.2 (dropout of phones and context, flow variant only)
+    p_full_mask: float = 0.2
+    span_min: float = 0.1
+    span_max: float = 1.0
+    p_uncond: float = 0.2
+    max_phones: int = 4000  # phone budget of one batch on one device
+    max_utt_phones: int = 400  # longer utterances are cropped to this many phones
+    # sampling of the flow variant (regression ignores these)
+    solver: str = "euler"
+    nfe: int = 16
+    guidance: float = 0.0
+
+
+@dataclass
 class Config:
+    task: str = "audio"  # what train trains: "audio" (the audio model) or "duration" (the duration model)
     mel: MelConfig = field(default_factory=MelConfig)
+    text: TextConfig = field(default_factory=TextConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     flow: FlowConfig = field(default_factory=FlowConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
+    duration: DurationConfig = field(default_factory=DurationConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -183,10 +233,14 @@ def _check_value(key: str, value: Any, annotation: Any) -> Any:
 
 # keys that take one of a fixed set of values (checked when a config is read)
 CHOICES: dict[str, tuple[str, ...]] = {
+    "task": ("audio", "duration"),
+    "duration.kind": ("regression", "flow"),
+    "duration.solver": ("euler", "midpoint", "stochastic_euler"),
     "flow.path": ("ot", "icfm"),
     "flow.coupling": ("independent", "ot"),
     "sample.solver": ("euler", "midpoint", "stochastic_euler"),
     "sample.schedule": ("uniform", "sway"),
+    "text.g2p": ("espeak", "cmudict", "flite"),
 }
 
 

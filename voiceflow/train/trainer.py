@@ -9,6 +9,11 @@ warm-up and linear decay, and an EMA update. Logs go to TensorBoard under
 periodic validation loss with fixed noise and masks. Checkpoints (see
 :mod:`voiceflow.train.checkpoint`) hold the full state; a restarted run resumes from the
 newest one and continues exactly where it stopped.
+
+``cfg.task`` picks what the loop trains: "audio" (the audio model on log-mel features,
+:func:`~voiceflow.train.objective.flow_matching_loss`) or "duration" (the duration model on
+per-phone durations, :func:`~voiceflow.train.duration_objective.duration_loss`, batched by
+a phone budget ``duration.max_phones``; "frames" in logs and stats then counts phones).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import time
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Callable
 
 import torch
 from accelerate import Accelerator
@@ -27,10 +33,13 @@ from voiceflow.audio.stats import MelStats
 from voiceflow.config import Config, save_config
 from voiceflow.data.batching import FrameBudgetBatchSampler
 from voiceflow.data.dataset import FeatureDataset, collate
+from voiceflow.data.durations import DurationDataset, collate_durations
 from voiceflow.errors import VoiceflowError
 from voiceflow.models import VoiceboxAudioModel
+from voiceflow.models.duration_model import DurationModel
 from voiceflow.text import PhoneInventory
 from voiceflow.train import checkpoint as ckpt
+from voiceflow.train.duration_objective import duration_loss
 from voiceflow.train.ema import EMA
 from voiceflow.train.objective import flow_matching_loss
 from voiceflow.train.schedule import make_scheduler
@@ -47,12 +56,16 @@ class Trainer:
         self.device = self.acc.device
         set_seed(cfg.train.seed + self.acc.process_index, device_specific=False)
 
+        self.task = cfg.task
         self.inventory = PhoneInventory.load(cfg.data.phones)
-        self.stats = MelStats.load(cfg.data.stats)
+        self.stats = MelStats.load(cfg.data.stats) if self.task == "audio" else None  # durations need none
         cfg.model.n_phones = len(self.inventory)
         self._write_experiment_files()
 
-        model = VoiceboxAudioModel(cfg.model, cfg.mel.n_mels).to(self.device)
+        self.train_set = self._dataset(cfg.data.train_manifest)
+        self.valid_set = self._dataset(cfg.data.valid_manifest) if cfg.data.valid_manifest else None
+        self.loss_fn = make_loss_fn(cfg)
+        model = build_model(cfg, len(self.inventory), self.train_set).to(self.device)
         self.ema = EMA(model, cfg.train.ema_decay, cfg.train.ema_warmup)  # float32 copy, on the device
         if cfg.model.compile and self.device.type == "cuda":
             model.compile_blocks()
@@ -62,10 +75,7 @@ class Trainer:
         self.scheduler = make_scheduler(optimizer, cfg.train.warmup_steps, cfg.train.max_steps,
                                         cfg.train.final_lr_ratio)
 
-        self.train_set = FeatureDataset(cfg.data.train_manifest, self.inventory, self.stats, cfg.mel)
         self.sampler = self._sampler(self.train_set, shuffle=True)
-        self.valid_set = (FeatureDataset(cfg.data.valid_manifest, self.inventory, self.stats, cfg.mel)
-                          if cfg.data.valid_manifest else None)
         self.step, self.epoch, self.position, self.skipped, self.frames_seen = 0, 0, 0, 0, 0
         self.train_seconds = 0.0  # wall time inside fit(), summed over resumed runs
         self._fit_start: float | None = None
@@ -79,19 +89,29 @@ class Trainer:
             self.exp_dir.mkdir(parents=True, exist_ok=True)
             save_config(self.cfg, self.exp_dir / "config.yaml")
             self.inventory.save(self.exp_dir / "phones.txt")
-            self.stats.save(self.exp_dir / "stats.json")
+            if self.stats is not None:
+                self.stats.save(self.exp_dir / "stats.json")
         self.acc.wait_for_everyone()
 
-    def _sampler(self, dataset: FeatureDataset, shuffle: bool) -> FrameBudgetBatchSampler:
-        d = self.cfg.data
-        return FrameBudgetBatchSampler(dataset.frames, d.max_frames, d.max_utt_frames, d.bucket_width,
+    def _dataset(self, manifest: str) -> FeatureDataset | DurationDataset:
+        if self.task == "duration":
+            return DurationDataset(manifest, self.inventory, self.cfg.mel)
+        return FeatureDataset(manifest, self.inventory, self.stats, self.cfg.mel)
+
+    def _sampler(self, dataset: FeatureDataset | DurationDataset, shuffle: bool) -> FrameBudgetBatchSampler:
+        d, dur = self.cfg.data, self.cfg.duration
+        # durations: lengths in phones, buckets a tenth of data.bucket_width (frames) wide
+        budget, longest, bucket = ((dur.max_phones, dur.max_utt_phones, max(1, d.bucket_width // 10))
+                                   if self.task == "duration" else (d.max_frames, d.max_utt_frames, d.bucket_width))
+        return FrameBudgetBatchSampler(dataset.frames, budget, longest, bucket,
                                        seed=self.cfg.train.seed, shuffle=shuffle,
                                        rank=self.acc.process_index, world=self.acc.num_processes)
 
     def _loader(self, dataset, sampler) -> DataLoader:
         # A private generator keeps worker seeding off the global RNG, so resuming is exact.
         workers = self.cfg.data.num_workers
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=workers,
+        return DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
+                          collate_fn=collate_durations if self.task == "duration" else collate,
                           pin_memory=self.device.type == "cuda", persistent_workers=False,
                           generator=torch.Generator().manual_seed(self.cfg.train.seed))
 
@@ -168,7 +188,7 @@ class Trainer:
         """One optimizer step over ``grad_accum`` micro-batches (see :func:`optimization_step`)."""
         batches = [next(stream) for _ in range(self.cfg.train.grad_accum)]
         loss, grad_norm, frames, stepped = optimization_step(
-            self.acc, self.model, self.optimizer, self.scheduler, self.ema, batches, self.cfg)
+            self.acc, self.model, self.optimizer, self.scheduler, self.ema, batches, self.cfg, self.loss_fn)
         self._skipped_pending += (~stepped).to(torch.int64)
         self.frames_seen += frames
         return loss, grad_norm, frames, stepped
@@ -206,8 +226,7 @@ class Trainer:
                 if i >= self.cfg.data.valid_batches:
                     break
                 with self.acc.autocast():
-                    loss, _ = flow_matching_loss(model, batch, self.cfg.flow, self.device, cpu_gen, dev_gen,
-                                                 guidance_dropout=False)
+                    loss, _ = self.loss_fn(model, batch, self.device, cpu_gen, dev_gen, guidance_dropout=False)
                 total += torch.stack([loss.double(), torch.ones((), dtype=torch.float64, device=self.device)])
             total = self.acc.reduce(total, reduction="sum")
             results[f"valid/{name}"] = (total[0] / total[1].clamp(min=1)).item()
@@ -231,22 +250,47 @@ class Trainer:
                                     self.cfg.train.keep_checkpoints)
 
 
+def build_model(cfg: Config, n_phones: int, train_set=None) -> torch.nn.Module:
+    """The model ``cfg.task`` trains, freshly initialised from the current RNG state. For the
+    duration model, the log-duration normalisation is taken from ``train_set``."""
+    if cfg.task == "duration":
+        model = DurationModel(cfg.duration, n_phones)
+        if train_set is not None:
+            model.set_normalisation(*train_set.log_duration_stats())
+        return model
+    return VoiceboxAudioModel(cfg.model, cfg.mel.n_mels)
+
+
+LossFn = Callable[..., tuple[torch.Tensor, dict]]
+
+
+def make_loss_fn(cfg: Config) -> LossFn:
+    """``loss_fn(model, batch, device, cpu_generator=None, device_generator=None, guidance_dropout=True)``
+    -> (scalar loss, {"frames": real frames, or phones for durations}) for ``cfg.task``."""
+    if cfg.task == "duration":
+        return lambda model, batch, device, *args, **kw: duration_loss(model, batch, cfg.duration, cfg.flow,
+                                                                       device, *args, **kw)
+    return lambda model, batch, device, *args, **kw: flow_matching_loss(model, batch, cfg.flow, device, *args, **kw)
+
+
 def optimization_step(acc: Accelerator, model, optimizer, scheduler, ema: EMA | None, batches: list[dict],
-                      cfg: Config) -> tuple[float, float, int, bool]:
+                      cfg: Config, loss_fn: LossFn | None = None) -> tuple[float, float, int, bool]:
     """Forward/backward over the micro-batches (sync on the last), clip, step or skip, EMA.
 
     Returns device tensors (mean loss, gradient norm), the real frame count, and a device
     bool telling whether the weights were updated. A non-finite loss or gradient norm skips
     the update: with the fused CUDA optimizer on the device through its ``found_inf`` input
     (no host sync in the step), under fp16 through the grad scaler (which also adapts its
-    scale), otherwise after a host check. The scheduler advances either way.
+    scale), otherwise after a host check. The scheduler advances either way. ``loss_fn`` (see
+    :func:`make_loss_fn`) defaults to the task's.
     """
+    loss_fn = loss_fn or make_loss_fn(cfg)
     model.train()
     losses, frames = [], 0
     for i, batch in enumerate(batches):
         sync = i == len(batches) - 1
         with (nullcontext() if sync else acc.no_sync(model)), acc.autocast():
-            loss, stats = flow_matching_loss(model, batch, cfg.flow, acc.device)
+            loss, stats = loss_fn(model, batch, acc.device)
             acc.backward(loss / len(batches))
         losses.append(loss.detach())
         frames += stats["frames"]
