@@ -8,3 +8,13 @@ directories), ``vocoder`` (vocos and Griffin-Lim) and ``bin`` (command-line entr
 """
 
 __version__ = "0.1.0"
+__all__ = ["Synthesizer"]
+
+
+def __getattr__(name: str):
+    """``voiceflow.Synthesizer`` without importing torch at ``import voiceflow``."""
+    if name == "Synthesizer":
+        from voiceflow.infer.synthesizer import Synthesizer
+
+        return Synthesizer
+    raise AttributeError(f"module 'voiceflow' has no attribute {name!r}")

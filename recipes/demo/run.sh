@@ -11,12 +11,18 @@
 #   0 corpus     4 flite voices speaking generated sentences, exact phone timings (local/)
 #   1 manifests  the phone inventory from the aligned manifests
 #   2 features   log-mel features of every split, global statistics of the training split
-#   3 train      the audio model (resumes from its newest checkpoint when re-run)
+#   3 train      the audio model, then the duration model into $exp/duration (each resumes
+#                from its newest checkpoint when re-run)
 #   4 infer      held-out sentences of every voice with a 1-2 s span of whole words masked,
-#                regenerated at NFE $nfe (Euler), into exp/.../infer/nfe<N>_euler_cfg<a>_seed<s>/
-#   5 report     masked-region L1 of the trained model, the untrained model and a mean fill
-#                (report.json next to the wavs; with --check true the stage fails unless the
-#                trained model reaches <= 0.8 x mean fill and <= 0.5 x untrained)
+#                regenerated at NFE $nfe (Euler), into exp/.../infer/nfe<N>_euler_cfg<a>_seed<s>/;
+#                then zero-shot TTS: $tts_per_voice unseen sentences per voice, each in the
+#                voice of a held-out prompt (voiceflow synth), into exp/.../tts/
+#   5 report     masked-region L1 of the trained model, the untrained model and a mean fill,
+#                and for the TTS: pocketsphinx WER beside the ground truth's, and resemblyzer
+#                similarity to the own voice vs the others (report.json next to the infilled
+#                wavs; with --check true the stage fails unless the trained model reaches
+#                <= 0.8 x mean fill and <= 0.5 x untrained, and every TTS output is closer to
+#                its own voice than to the others)
 #   6 ablation   (only with --stop-stage 6) one model per probability path x coupling in
 #                $ablation_variants, each trained for $ablation_steps steps, then one table:
 #                masked L1 at NFE 4-32 for every sampler, NLL, training time
@@ -30,6 +36,7 @@ cd "$here"
 stage=0
 stop_stage=5
 config=auto              # auto: conf/demo_gpu.yaml with a CUDA GPU, else conf/demo.yaml
+dur_config=conf/duration.yaml   # the duration model (regression, as the paper's default here)
 data=data
 exp=exp/demo
 voices=slt,rms,awb,kal16
@@ -40,6 +47,7 @@ seed=0
 nfe=auto                 # auto: 32 with a CUDA GPU, 16 on the CPU (the report allows 16-32)
 guidance=0.7             # the report also samples with this guidance strength
 span_seconds=1.0,2.0
+tts_per_voice=6          # zero-shot TTS items per voice (stage 4)
 check=true
 nj=$(nproc)
 vocoder=""               # a vocos folder or hub id; empty: the Griffin-Lim fallback
@@ -102,8 +110,16 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ] && [ ! -f "$(done_marker "$exp" tra
     data.phones="$data/phones.txt" data.stats="$data/stats.json"
   touch "$(done_marker "$exp" train)"
 fi
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ] && [ ! -f "$(done_marker "$exp" duration)" ]; then
+  log "stage 3: duration model with $dur_config"
+  "$python" -m voiceflow.bin.train --config "$dur_config" train.exp_dir="$exp/duration" train.seed="$seed" \
+    data.train_manifest="$manifests/demo_feats_train.jsonl" data.valid_manifest="$manifests/demo_feats_valid.jsonl" \
+    data.phones="$data/phones.txt"
+  touch "$(done_marker "$exp" duration)"
+fi
 
 gen_dir=$exp/infer/nfe${nfe}_euler_cfg0_seed${seed}
+tts_dir=$exp/tts/nfe${nfe}_euler_cfg${guidance}_seed${seed}
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   log "stage 4: held-out infilling (NFE $nfe, Euler, spans of $span_seconds s)"
   for g in 0 "$guidance"; do
@@ -111,6 +127,11 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
       --out-root "$exp/infer" --span-seconds "$span_seconds" --nfe "$nfe" --guidance "$g" --seed "$seed" \
       ${vocoder:+--vocoder "$vocoder"}
   done
+  log "stage 4: zero-shot TTS ($tts_per_voice unseen sentences per voice, prompts held out)"
+  "$python" local/make_tts_items.py --manifest "$corpus/manifests/demo_test.jsonl" \
+    --out "$exp/tts/items.jsonl" --per-voice "$tts_per_voice"
+  "$python" -m voiceflow.bin.synth --checkpoint "$exp" --manifest "$exp/tts/items.jsonl" --out-dir "$tts_dir" \
+    --nfe "$nfe" --guidance "$guidance" --seed "$seed" ${vocoder:+--vocoder "$vocoder"}
 fi
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
@@ -120,6 +141,7 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   "$python" -m voiceflow.bin.score --checkpoint "$exp" --manifest "$corpus/manifests/demo_test.jsonl" \
     --span-seconds "$span_seconds" --nfe "$nfe" --guidance "$guidance" --seed "$seed" \
     --out "$gen_dir/report.json" $check_flag
+  "$python" local/tts_report.py --synth-dir "$tts_dir" --report "$gen_dir/report.json" $check_flag
 fi
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   log "stage 6: ablation of paths and couplings ($ablation_variants; $ablation_steps steps each)"

@@ -17,7 +17,8 @@ def test_demo_recipe_runs_every_stage(tmp_path):
     data, exp = tmp_path / "data", tmp_path / "exp"
     cmd = ["bash", str(ROOT / "recipes/demo/run.sh"), "--config", "conf/smoke.yaml", "--data", str(data),
            "--exp", str(exp), "--voices", "slt,kal16", "--train-per-voice", "3", "--valid-per-voice", "1",
-           "--test-per-voice", "1", "--nj", "1", "--check", "false"]
+           "--test-per-voice", "2", "--nj", "1", "--check", "false",
+           "--dur-config", "conf/duration_smoke.yaml", "--tts-per-voice", "1"]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
@@ -26,9 +27,18 @@ def test_demo_recipe_runs_every_stage(tmp_path):
     for key in ("masked_l1_trained", "masked_l1_untrained", "masked_l1_mean_fill", "masked_l1_trained_guided",
                 "ratio_trained_to_mean_fill", "ratio_trained_to_untrained"):
         assert report[key] > 0
-    assert set(report["per_speaker"]) == {"slt", "kal16"} and report["items"] == 2
+    assert set(report["per_speaker"]) == {"slt", "kal16"} and report["items"] == 4
     assert 1.0 - 0.05 <= report["masked_seconds_mean"] <= 2.0 + 0.1  # spans of 1-2 s of whole words
-    assert sorted(p.name for p in gen.glob("*.wav")) == ["kal16_test_0000.wav", "slt_test_0000.wav"]
+    assert sorted(p.name for p in gen.glob("*.wav")) == ["kal16_test_0000.wav", "kal16_test_0001.wav",
+                                                          "slt_test_0000.wav", "slt_test_0001.wav"]
+    # zero-shot TTS: one unseen sentence per voice, WER beside the ground truth's, speaker similarity
+    tts = report["tts"]
+    assert tts["items"] == 2 and tts["speakers"] == ["kal16", "slt"]
+    assert tts["wer_generated"]["value"] >= 0 and 0 <= tts["wer_ground_truth"]["value"] < 1
+    assert -1 <= tts["sim_own_speaker"]["value"] <= 1 and 0 <= tts["closer_to_own_share"] <= 1
+    assert (exp / "duration" / "config.yaml").is_file()
+    assert sorted(p.name for p in (exp / "tts" / "nfe16_euler_cfg0.7_seed0").glob("*.wav")) == [
+        "kal16_tts_00.wav", "slt_tts_00.wav"]
     assert (exp / "infer" / "nfe16_euler_cfg0.7_seed0" / "meta.jsonl").is_file()
     # egs/listening_test on these outputs: systems, both pages, simulated listeners, analysis
     lt = tmp_path / "lt"
@@ -41,7 +51,7 @@ def test_demo_recipe_runs_every_stage(tmp_path):
         summary = (lt / "analysis" / test / "summary.md").read_text()
         assert "voiceflow" in summary and "resynthesis" in summary
     assert sorted(p.name for p in (lt / "systems" / "ground_truth").glob("*.wav")) == [
-        "kal16_test_0000.wav", "slt_test_0000.wav"]
+        "kal16_test_0000.wav", "kal16_test_0001.wav", "slt_test_0000.wav", "slt_test_0001.wav"]
     # idempotent: a second run skips the finished stages and still succeeds
     again = subprocess.run(cmd + ["--stop-stage", "3"], capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0 and "stage 0" not in again.stdout

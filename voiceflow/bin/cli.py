@@ -8,13 +8,19 @@ Commands::
     voiceflow phones    build the phone inventory from aligned manifests
     voiceflow features  log-mel features (+ global statistics) for a manifest
     voiceflow train     train the audio model (accelerate; resumes automatically)
-    voiceflow infill    regenerate a time span of one recording
+    voiceflow tts       zero-shot TTS: new text in the voice of a prompt recording
+    voiceflow edit      regenerate the words that changed between a recording's transcript and a new text
+    voiceflow denoise   regenerate a span of a recording from its transcript
+    voiceflow continue  speak the rest of a text in the voice of a recording that begins it
+    voiceflow synth     run a manifest of tts / edit / denoise / continue items into one directory
+    voiceflow infill    regenerate a time span of one recording (given its alignment)
     voiceflow generate  infill a manifest of items into a self-describing wav directory
     voiceflow score     masked-region L1 of a checkpoint on held-out spans (report.json)
     voiceflow likelihood  masked-region negative log-likelihood per item (nats/dim, bits/frame)
     voiceflow ablation  masked L1 (per sampler and NFE) and NLL of several checkpoints, one table
     voiceflow eval      WER/CER, SIM-o/SIM-r, MCD, F0 error, predicted MOS of wav dirs (metrics.json)
     voiceflow listen    listening tests: build a static MOS/SMOS/CMOS/AB/MUSHRA page; analyze results
+    voiceflow align     force-align a manifest (pocketsphinx en-us, the G2P's phones)
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ COMMANDS = {
     "phones": "voiceflow.bin.phones",
     "features": "voiceflow.bin.features",
     "train": "voiceflow.bin.train",
+    "tts": "voiceflow.bin.tts",
+    "edit": "voiceflow.bin.edit",
+    "denoise": "voiceflow.bin.denoise",
+    "continue": "voiceflow.bin.continuation",
+    "synth": "voiceflow.bin.synth",
     "infill": "voiceflow.bin.infill",
     "generate": "voiceflow.bin.generate",
     "score": "voiceflow.bin.score",
@@ -33,6 +44,7 @@ COMMANDS = {
     "ablation": "voiceflow.bin.ablation",
     "eval": "voiceflow.bin.evaluate",
     "listen": "voiceflow.bin.listen",
+    "align": "voiceflow.bin.align",
 }
 
 

@@ -1,11 +1,20 @@
-"""The Python API of inference: infill spans of recordings and write self-describing outputs.
+"""The Python API of inference: every Voicebox task, and self-describing output directories.
 
 Usage::
 
-    from voiceflow.infer import Synthesizer
+    from voiceflow import Synthesizer
     synth = Synthesizer("exp/demo", device="cuda", vocoder=None)   # Griffin-Lim fallback
     wav = synth.infill("a.wav", alignment, start_s=1.2, end_s=2.4, nfe=32, guidance=0.7)
     out_dir = synth.generate("data/test.jsonl", "exp/demo/infer", nfe=32, seed=0)
+    wav, info = synth.tts("prompt.wav", "Its transcript.", "Something new to say.")
+    wav, info = synth.edit("in.wav", "I saw the cat.", "I saw the big dog.")
+    wav, info = synth.denoise("in.wav", "Its transcript.", start=1.2, end=2.0)
+    wav, info = synth.continue_("in.wav", "The whole sentence the recording begins.")
+    out_dir = synth.synth("items.jsonl", "exp/demo/synth/run1")   # any mix of tasks
+
+The text tasks (:mod:`voiceflow.infer.tasks`) spell text in the model's phone set
+(``text.g2p`` of its config), align recordings with the built-in aligner and predict new
+durations with the duration model in ``<experiment>/duration`` (or ``duration=DIR``).
 
 Any solver of :mod:`voiceflow.flow.solvers` works (``solver="stochastic_euler"`` with
 ``noise_scale=0.5``; ``schedule="sway"`` with ``sway=-1``); every random draw (initial noise,
@@ -34,7 +43,7 @@ from voiceflow.align import frame_phone_ids, validate_alignment
 from voiceflow.data.manifest import load_manifest, resolve
 from voiceflow.errors import VoiceflowError
 from voiceflow.fileio import atomic_path, write_jsonl
-from voiceflow.infer.loading import LoadedModel, load_audio_model
+from voiceflow.infer.loading import LoadedModel, experiment_dir_of, load_audio_model
 from voiceflow.infer.sampler import InfillSampler, compose, frame_budget_batches
 from voiceflow.infer.spans import choose_word_span, snap_span
 from voiceflow.vocoder import load_vocoder
@@ -84,7 +93,8 @@ def _solver_options(solver: str, options: dict) -> dict:
 
 class Synthesizer:
     def __init__(self, checkpoint: str | Path | LoadedModel, device: str | None = None,
-                 vocoder: str | None = None, weights: str = "ema", cuda_graph: bool = False):
+                 vocoder: str | None = None, weights: str = "ema", cuda_graph: bool = False,
+                 duration: str | Path | None = None):
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_audio_model(
             checkpoint, device, weights=weights)
@@ -93,12 +103,60 @@ class Synthesizer:
         self.sampler = InfillSampler(self.loaded.model, cuda_graph=cuda_graph)
         self._vocoder_spec = vocoder
         self._vocoder = None
+        self._duration_spec = duration
+        self._tasks = None
 
     @property
     def vocoder(self):
         if self._vocoder is None:
             self._vocoder = load_vocoder(self._vocoder_spec, self.cfg.mel, device=str(self.device))
         return self._vocoder
+
+    @property
+    def tasks(self):
+        """The text-driven tasks (built on first use: G2P, aligner, duration model)."""
+        if self._tasks is None:
+            from voiceflow.infer.frontend import TextFrontEnd
+            from voiceflow.infer.tasks import SpeechTasks
+
+            exp = experiment_dir_of(self.loaded.checkpoint)
+            front = TextFrontEnd(self.cfg.text, self.loaded.inventory, source=str(exp))
+            self._tasks = SpeechTasks(self, self._load_durations(exp), front)
+        return self._tasks
+
+    def _load_durations(self, exp: Path):
+        spec = self._duration_spec
+        path = Path(spec) if spec is not None else exp / "duration"
+        if spec is None and not path.is_dir():
+            return None  # tasks that need durations say so
+        from voiceflow.infer.duration import DurationPredictor
+
+        predictor = DurationPredictor.load(path, device=str(self.device))
+        if predictor.inventory != self.loaded.inventory:
+            raise VoiceflowError(f"{path}: the duration model's phones.txt differs from the audio model's ({exp})")
+        return predictor
+
+    def tts(self, prompt_wav, prompt_text: str, text: str, **options):
+        """Zero-shot TTS: (waveform, info); see :meth:`voiceflow.infer.tasks.SpeechTasks.tts`."""
+        return self.tasks.tts(str(prompt_wav), prompt_text, text, **options)
+
+    def edit(self, wav, text: str, new_text: str, **options):
+        """Word-level editing: (waveform, info); see :meth:`voiceflow.infer.tasks.SpeechTasks.edit`."""
+        return self.tasks.edit(str(wav), text, new_text, **options)
+
+    def denoise(self, wav, text: str, start: float, end: float, **options):
+        """Regenerate a span with its transcript: (waveform, info)."""
+        return self.tasks.denoise(str(wav), text, start, end, **options)
+
+    def continue_(self, wav, text: str, prompt_text: str | None = None, **options):
+        """Continue a recording to the end of ``text``: (waveform, info)."""
+        return self.tasks.continue_(str(wav), text, prompt_text, **options)
+
+    def synth(self, manifest, out_dir, on_error: str = "stop", **options) -> Path:
+        """Run a manifest of task items into ``out_dir``; see :mod:`voiceflow.infer.batch`."""
+        from voiceflow.infer.batch import run_batch
+
+        return run_batch(self, manifest, out_dir, on_error=on_error, **options)
 
     # ------------------------------------------------------------------ items
     def prepare(self, item_id: str, audio: str | Path, alignment: list, start_s: float, end_s: float,

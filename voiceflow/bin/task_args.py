@@ -1,0 +1,64 @@
+"""Arguments and wiring shared by the text-driven task commands (tts, edit, denoise, continue, synth)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from voiceflow.bin.infill import add_sampling_args, sampling_options
+from voiceflow.errors import VoiceflowError
+
+
+def add_task_args(parser: argparse.ArgumentParser, rate: bool = True) -> None:
+    parser.add_argument("--checkpoint", required=True, help="audio-model experiment or checkpoint directory")
+    parser.add_argument("--duration", default=None,
+                        help="duration-model directory (default: <experiment>/duration)")
+    parser.add_argument("--vocoder", default=None, help="vocos folder or hub id (default: Griffin-Lim)")
+    if rate:
+        parser.add_argument("--rate", type=float, default=1.0, help="speaking rate of new speech (1.25 = faster)")
+    add_sampling_args(parser)
+
+
+def check_inputs(args: argparse.Namespace, *wav_args: str) -> dict:
+    """Fail early on missing audio files and bad options; returns the sampling keyword arguments."""
+    for name in wav_args:
+        path = Path(getattr(args, name))
+        if not path.is_file():
+            raise VoiceflowError(f"{path}: audio file not found")
+    if "rate" in vars(args) and args.rate <= 0:
+        raise VoiceflowError(f"--rate {args.rate}: must be > 0")
+    options = sampling_options(args)
+    options.update(nfe=args.nfe, solver=args.solver, guidance=args.guidance, seed=args.seed)
+    if "rate" in vars(args):
+        options["rate"] = args.rate
+    return options
+
+
+def make_synthesizer(args: argparse.Namespace):
+    from voiceflow.infer import Synthesizer
+
+    return Synthesizer(args.checkpoint, device=args.device, vocoder=args.vocoder, weights=args.weights,
+                       duration=args.duration)
+
+
+def write_result(out: str, wav, sample_rate: int, info: dict, source: str | None = None) -> None:
+    """Write the result atomically; an unchanged recording (no edit) is copied as it was."""
+    from voiceflow.audio import save_wav
+    from voiceflow.fileio import atomic_path
+
+    if source is not None and info.get("changes") == []:
+        if Path(source).suffix.lower() == Path(out).suffix.lower():
+            with atomic_path(out) as tmp:
+                shutil.copyfile(source, tmp)
+            print(f"{out}: the text is unchanged; the input is copied as it was")
+            return
+        import soundfile as sf
+
+        data, rate = sf.read(source, always_2d=False)
+        with atomic_path(out) as tmp:
+            sf.write(str(tmp), data, rate, format="WAV")
+        print(f"{out}: the text is unchanged; the input's samples are written as they were")
+        return
+    save_wav(out, wav, sample_rate)
+    print(f"{out}: {wav.numel() / sample_rate:.2f} s ({info.get('generated_s', 0):.2f} s generated)")

@@ -1,0 +1,114 @@
+"""Run a manifest of speech tasks into one self-describing directory (``voiceflow synth``).
+
+One JSON object per line; ``id`` and ``task`` always, then the task's fields (paths are
+relative to the manifest's directory unless absolute)::
+
+    {"id": "a", "task": "tts", "prompt_wav": "p.wav", "prompt_text": "...", "text": "..."}
+    {"id": "b", "task": "edit", "wav": "in.wav", "text": "old words", "new_text": "new words"}
+    {"id": "c", "task": "denoise", "wav": "in.wav", "text": "...", "start": 1.2, "end": 2.0}
+    {"id": "d", "task": "continue", "wav": "in.wav", "text": "the whole text"}
+
+Optional per item: ``rate`` (speaking rate), ``seed``, ``keep_prompt`` (tts),
+``prompt_text`` (continue); ``reference`` (a ground-truth wav) and ``speaker`` are only
+carried into ``meta.jsonl`` for evaluation. The directory holds ``<id>.wav`` per item and ``meta.jsonl``
+(task, texts, prompt, checkpoint, solver, NFE, guidance, seed, what was changed, timings);
+it is assembled under a temporary name and renamed when complete. A failing item stops the
+run (nothing written) or, with ``on_error="skip"``, is reported, left out and listed in
+``failed.jsonl``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from voiceflow.audio import save_wav
+from voiceflow.data.manifest import resolve
+from voiceflow.errors import VoiceflowError
+from voiceflow.fileio import atomic_path, read_jsonl, write_jsonl
+
+# task -> (required fields, optional fields); path fields are resolved against the manifest
+TASKS = {
+    "tts": (("prompt_wav", "prompt_text", "text"), ("rate", "seed", "keep_prompt")),
+    "edit": (("wav", "text", "new_text"), ("rate", "seed")),
+    "denoise": (("wav", "text", "start", "end"), ("seed",)),
+    "continue": (("wav", "text"), ("prompt_text", "rate", "seed")),
+}
+PATH_FIELDS = ("prompt_wav", "wav")
+META_FIELDS = ("reference", "speaker")  # carried into meta.jsonl for evaluation, unused by the tasks
+
+
+def check_items(rows: list[dict], manifest: Path) -> None:
+    """Every row names a known task with its fields, and ids are unique (errors name the row)."""
+    seen: set[str] = set()
+    for n, row in enumerate(rows, 1):
+        where = f"{manifest}: item {n}"
+        item_id = row.get("id")
+        if not isinstance(item_id, str) or not item_id or "/" in item_id:
+            raise VoiceflowError(f"{where}: 'id' must be a non-empty string without '/'")
+        if item_id in seen:
+            raise VoiceflowError(f"{where}: duplicate id {item_id!r}")
+        seen.add(item_id)
+        task = row.get("task")
+        if task not in TASKS:
+            raise VoiceflowError(f"{where} ({item_id}): task {task!r} is not one of {', '.join(TASKS)}")
+        required, optional = TASKS[task]
+        missing = [k for k in required if k not in row]
+        if missing:
+            raise VoiceflowError(f"{where} ({item_id}): task {task} needs {', '.join(missing)}")
+        extra = set(row) - {"id", "task", *required, *optional, *META_FIELDS}
+        if extra:
+            raise VoiceflowError(f"{where} ({item_id}): unknown field(s) {', '.join(sorted(extra))} for task {task}")
+
+
+def run_item(synth, row: dict, manifest: Path, options: dict):
+    """(waveform, info) of one checked item."""
+    args = {k: (str(resolve(v, manifest)) if k in PATH_FIELDS else v) for k, v in row.items()
+            if k not in ("id", "task", *META_FIELDS)}
+    opts = {**options, **{k: args.pop(k) for k in ("seed",) if k in args}}
+    task = row["task"]
+    if task == "tts":
+        return synth.tts(args.pop("prompt_wav"), args.pop("prompt_text"), args.pop("text"), **args, **opts)
+    if task == "edit":
+        return synth.edit(args.pop("wav"), args.pop("text"), args.pop("new_text"), **args, **opts)
+    if task == "denoise":
+        return synth.denoise(args.pop("wav"), args.pop("text"), float(args.pop("start")), float(args.pop("end")),
+                             **opts)
+    return synth.continue_(args.pop("wav"), args.pop("text"), args.pop("prompt_text", None), **args, **opts)
+
+
+def run_batch(synth, manifest: str | Path, out_dir: str | Path, on_error: str = "stop", **options) -> Path:
+    if on_error not in ("stop", "skip"):
+        raise ValueError(f"on_error must be stop or skip, got {on_error!r}")
+    manifest, out_dir = Path(manifest), Path(out_dir)
+    rows = read_jsonl(manifest)
+    if not rows:
+        raise VoiceflowError(f"{manifest}: no items")
+    check_items(rows, manifest)
+    common = {"checkpoint": str(synth.loaded.checkpoint), "step": synth.loaded.step, "weights": synth.loaded.weights,
+              "solver": options.get("solver", "euler"), "nfe": options.get("nfe", 32),
+              "guidance": options.get("guidance", 0.0), "seed": options.get("seed", 0),
+              "vocoder": synth.vocoder.name}
+    meta, failed = [], []
+    sr = synth.cfg.mel.sample_rate
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        for row in rows:
+            t0 = time.perf_counter()
+            try:
+                wav, info = run_item(synth, row, manifest, options)
+            except VoiceflowError as e:
+                if on_error == "stop":
+                    raise VoiceflowError(f"{manifest}: item {row['id']}: {e}") from None
+                print(f"skipped {row['id']}: {e}", file=sys.stderr)
+                failed.append({"id": row["id"], "task": row["task"], "error": str(e)})
+                continue
+            save_wav(Path(tmp) / f"{row['id']}.wav", wav, sr)
+            fields = {k: v for k, v in row.items() if k not in ("id", "task")}
+            meta.append({"id": row["id"], "task": row["task"], **fields, **common, **info,
+                         "timings": {"total_s": round(time.perf_counter() - t0, 3),
+                                     "audio_s": round(wav.numel() / sr, 3)}})
+        write_jsonl(Path(tmp) / "meta.jsonl", meta)
+        if failed:
+            write_jsonl(Path(tmp) / "failed.jsonl", failed)
+    return out_dir
