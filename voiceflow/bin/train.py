@@ -1,8 +1,9 @@
-"""Train the Voicebox audio model with OT-CFM.
+"""Train the Voicebox audio model with OT-CFM, or the duration model (a config with ``task: duration``).
 
 Usage::
 
     python -m voiceflow.bin.train --config recipes/demo/conf/demo.yaml train.max_steps=200
+    python -m voiceflow.bin.train --config recipes/demo/conf/duration.yaml train.exp_dir=exp/demo/duration
     accelerate launch --num_processes 8 -m voiceflow.bin.train --config conf/paper.yaml
     accelerate launch --cpu --num_processes 2 -m voiceflow.bin.train --config conf/x.yaml
 

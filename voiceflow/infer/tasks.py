@@ -133,7 +133,8 @@ class SpeechTasks:
         return wav_out, {**info, "prompt_words": len(prefix)}
 
     def _spoken_prefix(self, wav: str, words: list[str]) -> list[str]:
-        """The prefix of ``words`` whose forced alignment fits the recording best."""
+        """The prefix of ``words`` whose forced alignment fits the recording best (the lowest
+        mismatch score of the aligner; prefixes it refuses as mismatched are skipped)."""
         from voiceflow.align.aligner import align_words
 
         audio = self.front.load(wav, self.sr)
@@ -145,7 +146,7 @@ class SpeechTasks:
                                     name=str(wav)).score
             except VoiceflowError:
                 continue
-            if best is None or score > best:
+            if best is None or score < best:
                 best, best_k = score, k
         if best_k is None:
             raise VoiceflowError(f"{wav}: no beginning of the text matches the recording")
