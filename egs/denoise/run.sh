@@ -20,14 +20,10 @@ out=$here/out
 guidance=0.7
 vocoder=""
 . "$root/recipes/shared/parse_options.sh"
-python=${PYTHON:-$root/.venv/bin/python}
-[ -x "$python" ] || python=python3
-export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-mkdir -p "$out"
+. "$root/egs/shared/env.sh"
 
 if [ -z "$wav" ]; then
-  manifest=$root/recipes/demo/data/corpus/manifests/demo_test.jsonl
-  [ -f "$manifest" ] || { echo "error: $manifest not found (run recipes/demo/run.sh first, or pass --wav)" >&2; exit 1; }
+  manifest=$(demo_manifest --wav)
   text=$("$python" - "$manifest" "$out/noisy.wav" "$start" "$end" "$snr_db" <<'PY'
 import json, sys
 import torch

@@ -17,17 +17,13 @@ out=$here/out
 guidance=0.7
 vocoder=""
 . "$root/recipes/shared/parse_options.sh"
-python=${PYTHON:-$root/.venv/bin/python}
-[ -x "$python" ] || python=python3
-export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-mkdir -p "$out"
+. "$root/egs/shared/env.sh"
 
 edits=()
 if [ -n "$wav" ]; then
   edits+=("custom|$wav|$text|$new_text")
 else
-  manifest=$root/recipes/demo/data/corpus/manifests/demo_test.jsonl
-  [ -f "$manifest" ] || { echo "error: $manifest not found (run recipes/demo/run.sh first, or pass --wav)" >&2; exit 1; }
+  manifest=$(demo_manifest --wav)
   while IFS= read -r line; do edits+=("$line"); done < <("$python" - "$manifest" <<'PY'
 import json, sys
 row = json.loads(open(sys.argv[1]).readline())

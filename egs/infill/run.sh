@@ -16,11 +16,8 @@ out=$here/out
 guidance=0.7
 vocoder=""
 . "$root/recipes/shared/parse_options.sh"
-python=${PYTHON:-$root/.venv/bin/python}
-[ -x "$python" ] || python=python3
-export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-manifest=$root/recipes/demo/data/corpus/manifests/demo_test.jsonl
-[ -f "$manifest" ] || { echo "error: $manifest not found (run recipes/demo/run.sh first)" >&2; exit 1; }
+. "$root/egs/shared/env.sh"
+manifest=$(demo_manifest)
 mkdir -p "$out/alignments"
 
 "$python" - "$manifest" "$out/alignments" <<'PY'

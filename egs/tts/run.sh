@@ -17,17 +17,13 @@ guidance=0.7
 rate=1.0
 vocoder=""
 . "$root/recipes/shared/parse_options.sh"
-python=${PYTHON:-$root/.venv/bin/python}
-[ -x "$python" ] || python=python3
-export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-mkdir -p "$out"
+. "$root/egs/shared/env.sh"
 
 prompts=()
 if [ -n "$prompt_wav" ]; then
   prompts+=("$prompt_wav|$prompt_text")
 else  # the first held-out utterance of each demo voice
-  manifest=$root/recipes/demo/data/corpus/manifests/demo_test.jsonl
-  [ -f "$manifest" ] || { echo "error: $manifest not found (run recipes/demo/run.sh first, or pass --prompt-wav)" >&2; exit 1; }
+  manifest=$(demo_manifest --prompt-wav)
   while IFS= read -r line; do prompts+=("$line"); done < <("$python" - "$manifest" <<'PY'
 import json, sys
 seen = set()
