@@ -4,7 +4,7 @@
 #
 # Usage (after `bash recipes/demo/run.sh`; from anywhere):
 #   bash egs/denoise/run.sh [--checkpoint recipes/demo/exp/demo] [--wav IN.wav --text "..."]
-#                           [--start 0.8] [--end 1.8] [--snr-db 0] [--out egs/denoise/out] [--vocoder DIR]
+#                           [--start 0.8] [--end 1.4] [--snr-db 10] [--out egs/denoise/out] [--vocoder DIR]
 # Without --wav, a held-out demo utterance gets white noise at --snr-db between --start and
 # --end (noisy.wav), which `voiceflow denoise` then regenerates (denoised.wav).
 set -euo pipefail
@@ -14,8 +14,8 @@ checkpoint=$root/recipes/demo/exp/demo
 wav=""
 text=""
 start=0.8
-end=1.8
-snr_db=0
+end=1.4
+snr_db=10
 out=$here/out
 guidance=0.7
 vocoder=""
