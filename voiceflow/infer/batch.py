@@ -66,7 +66,9 @@ def run_item(synth, row: dict, manifest: Path, options: dict):
     """(waveform, info) of one checked item."""
     args = {k: (str(resolve(v, manifest)) if k in PATH_FIELDS else v) for k, v in row.items()
             if k not in ("id", "task", *META_FIELDS)}
-    opts = {**options, **{k: args.pop(k) for k in ("seed",) if k in args}}
+    opts = dict(options)
+    if "seed" in args:  # an item's own seed wins over the run's
+        opts["seed"] = args.pop("seed")
     task = row["task"]
     if task == "tts":
         return synth.tts(args.pop("prompt_wav"), args.pop("prompt_text"), args.pop("text"), **args, **opts)

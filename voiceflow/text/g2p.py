@@ -57,18 +57,13 @@ from typing import Iterable
 
 from voiceflow.errors import VoiceflowError
 from voiceflow.text.normalize import words_of
+from voiceflow.text.arpabet import ARPA_SIL, ARPA_SPN, ARPABET
+from voiceflow.text.arpabet import ESPEAK_IPA as _ESPEAK_IPA
+from voiceflow.text.arpabet import FLITE as _FLITE
 from voiceflow.text.phones import SIL, SPN, strip_word_position, tag_word
 
 __all__ = ["ARPABET", "Phonemized", "G2P", "EspeakG2P", "CmudictG2P", "FliteG2P", "make_g2p",
            "G2P_BACKENDS"]
-
-#: The 39 stressless ARPAbet phones of pocketsphinx's en-us acoustic model.
-ARPABET = frozenset("""
-AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V
-W Y Z ZH
-""".split())
-ARPA_SIL = "SIL"
-ARPA_SPN = "+SPN+"  # pocketsphinx en-us noisedict: "[SPEECH] +SPN+"
 
 G2P_BACKENDS = ("espeak", "cmudict", "flite")
 
@@ -194,44 +189,9 @@ def _short(text: str, n: int = 60) -> str:
     return repr(text if len(text) <= n else text[: n - 3] + "...")
 
 
-def _arpa(table: dict[str, str]) -> dict[str, tuple[str, ...]]:
-    return {k: tuple(v.split()) for k, v in table.items()}
-
-
 # --------------------------------------------------------------------------------------
 # espeak
 # --------------------------------------------------------------------------------------
-
-# IPA as espeak-ng 1.52 en-us emits it (every phone found by phonemizing all ~134k words
-# of cmudict, stress removed), plus en-gb/en vowels, -> ARPAbet. Choices: flap "ɾ" and
-# glottal stop "ʔ" -> T (CMUdict, whose transcriptions trained pocketsphinx's model, spells
-# flapped "water", "button" with T); "ᵻ" (reduced i) -> IH; "ɐ", "ə" -> AH; syllabic
-# consonants and "əl" -> AH + consonant (CMUdict's "AH0 L"); "x" -> K (CMUdict "loch" is
-# L AA1 K); "ɬ" -> L; nasal vowels -> vowel + N; palatalised consonants -> consonant + Y.
-_ESPEAK_IPA = _arpa({
-    # consonants
-    "p": "P", "b": "B", "t": "T", "d": "D", "k": "K", "ɡ": "G", "g": "G", "f": "F", "v": "V",
-    "θ": "TH", "ð": "DH", "s": "S", "z": "Z", "ʃ": "SH", "ʒ": "ZH", "h": "HH", "m": "M",
-    "n": "N", "ŋ": "NG", "l": "L", "ɹ": "R", "r": "R", "w": "W", "j": "Y", "tʃ": "CH",
-    "dʒ": "JH", "ɾ": "T", "ʔ": "T", "x": "K", "ɬ": "L", "ç": "HH", "ɣ": "G", "ʍ": "W",
-    "ts": "T S", "nʲ": "N Y", "ɡʲ": "G Y", "kʲ": "K Y", "lʲ": "L Y", "ɲ": "N Y",
-    "n̩": "AH N", "m̩": "AH M", "l̩": "AH L", "əl": "AH L", "əm": "AH M", "ən": "AH N",
-    # monophthongs
-    "iː": "IY", "i": "IY", "ɪ": "IH", "ᵻ": "IH", "e": "EY", "ɛ": "EH", "ɛː": "EH",
-    "æ": "AE", "a": "AE", "aː": "AA", "ɑː": "AA", "ɑ": "AA", "ɒ": "AA", "ɔː": "AO",
-    "ɔ": "AO", "o": "OW", "oː": "OW", "ʊ": "UH", "uː": "UW", "u": "UW", "ʌ": "AH",
-    "ɐ": "AH", "ə": "AH", "ɚ": "ER", "ɝ": "ER", "ɜː": "ER", "ɜ": "ER", "y": "UW",
-    "yː": "UW", "ø": "ER", "øː": "ER", "œ": "ER",
-    # diphthongs
-    "aɪ": "AY", "aʊ": "AW", "eɪ": "EY", "oʊ": "OW", "əʊ": "OW", "ɔɪ": "OY",
-    "iə": "IY AH", "ɪə": "IH AH", "eə": "EH", "ʊə": "UH AH", "aɪə": "AY AH",
-    "aʊə": "AW AH", "aɪɚ": "AY ER", "aʊɚ": "AW ER",
-    # r-coloured vowels (en-us)
-    "ɑːɹ": "AA R", "ɔːɹ": "AO R", "oːɹ": "AO R", "ɛɹ": "EH R", "ʊɹ": "UH R",
-    "ɪɹ": "IH R", "iɹ": "IY R", "ɜːɹ": "ER",
-    # nasal vowels (French loans)
-    "ɑ̃": "AA N", "ɔ̃": "AO N", "æ̃": "AE N", "ɛ̃": "EH N", "œ̃": "ER N",
-})
 
 _STRESS = re.compile("[ˈˌ]")
 _ESPEAK_OVERRIDES = {"a": ["ɐ"]}  # see the module docstring
@@ -364,14 +324,6 @@ class CmudictG2P(G2P):
 # --------------------------------------------------------------------------------------
 # flite
 # --------------------------------------------------------------------------------------
-
-# flite's US English phone set: the 39 ARPAbet phones in lowercase plus the reduced and
-# syllabic phones of the CMU/TIMIT tradition. t2p on ~1500 random cmudict words emits only
-# the 39 and "ax" (and "pau", dropped); the others are mapped in case a lexicon entry has them.
-_FLITE = {p.lower(): (p,) for p in ARPABET}
-_FLITE.update(_arpa({"ax": "AH", "axr": "ER", "el": "AH L", "em": "AH M", "en": "AH N",
-                     "dx": "T", "nx": "N", "hv": "HH"}))
-
 
 _FLITE_VOWELS = frozenset("aa ae ah ao aw ax axr ay eh er ey ih iy ow oy uh uw".split())
 

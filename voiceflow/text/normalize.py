@@ -47,109 +47,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from voiceflow.text.numbers import MAX_DIGITS as _MAX_DIGITS
+from voiceflow.text.numbers import cardinal, ordinal, year
+from voiceflow.text.numbers import digits as _digits
+from voiceflow.text.numbers import int_text as _int_text
+from voiceflow.text.numbers import number_text as _number_text
+
 __all__ = ["normalize_text", "words_of", "cardinal", "ordinal", "year", "SPELLED_ACRONYMS"]
-
-# --------------------------------------------------------------------------------------
-# Numbers
-# --------------------------------------------------------------------------------------
-
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-         "fourteen fifteen sixteen seventeen eighteen nineteen").split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (10**3, "thousand"))
-MAX_CARDINAL = 10**15 - 1
-_MAX_DIGITS = 15  # also keeps int() below Python's 4300-digit conversion limit
-
-
-def _below_thousand(n: int) -> list[str]:
-    out: list[str] = []
-    if n >= 100:
-        out += [_ONES[n // 100], "hundred"]
-        n %= 100
-        if n == 0:
-            return out
-    if n >= 20:
-        out.append(_TENS[n // 10])
-        if n % 10:
-            out.append(_ONES[n % 10])
-    else:
-        out.append(_ONES[n])
-    return out
-
-
-def cardinal(n: int) -> str:
-    """0 <= n <= 999 trillion as words, American style (no "and"): 1234 -> 'one thousand two
-    hundred thirty four'. Negative n get 'minus'; larger ones are read digit by digit."""
-    if n < 0:
-        return "minus " + cardinal(-n)
-    if n > MAX_CARDINAL:
-        return _digits(str(n))
-    if n < 1000:
-        return " ".join(_below_thousand(n))
-    words: list[str] = []
-    for scale, name in _SCALES:
-        if n >= scale:
-            words += _below_thousand(n // scale) + [name]
-            n %= scale
-    if n:
-        words += _below_thousand(n)
-    return " ".join(words)
-
-
-_ORDINAL_IRREGULAR = {"one": "first", "two": "second", "three": "third", "five": "fifth",
-                      "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
-
-
-def _ordinal_word(word: str) -> str:
-    if word in _ORDINAL_IRREGULAR:
-        return _ORDINAL_IRREGULAR[word]
-    if word.endswith("y"):
-        return word[:-1] + "ieth"
-    return word + "th"
-
-
-def ordinal(n: int) -> str:
-    """n >= 0 as an ordinal: 22 -> 'twenty second', 103 -> 'one hundred third'."""
-    words = cardinal(n).split()
-    return " ".join(words[:-1] + [_ordinal_word(words[-1])])
-
-
-def year(n: int) -> str:
-    """A year 1000..2099 as spoken (see the module docstring); others as cardinals."""
-    if 2000 <= n <= 2009:
-        return cardinal(n)
-    if not 1000 <= n <= 2099:
-        return cardinal(n)
-    hi, lo = divmod(n, 100)
-    if lo == 0:
-        return cardinal(hi) + " hundred"
-    if lo < 10:
-        return cardinal(hi) + " oh " + cardinal(lo)
-    return cardinal(hi) + " " + cardinal(lo)
-
-
-def _digits(s: str) -> str:
-    return " ".join(_ONES[int(c)] for c in s if c.isdigit())
-
-
-def _int_text(s: str) -> str:
-    """An integer as written (maybe with thousands commas) read out."""
-    plain = s.replace(",", "")
-    if not plain:
-        return ""
-    if (len(plain) > 1 and plain[0] == "0") or len(plain) > _MAX_DIGITS:
-        return _digits(plain)
-    return cardinal(int(plain))
-
-
-def _number_text(s: str) -> str:
-    """'1,234.5' -> 'one thousand two hundred thirty four point five'; '.5' -> 'point five'."""
-    whole, _, frac = s.partition(".")
-    out = _int_text(whole) if whole else ""
-    if frac:
-        out = (out + " point " + _digits(frac)).strip()
-    return out
-
 
 # --------------------------------------------------------------------------------------
 # Unicode clean-up
