@@ -147,3 +147,23 @@ def test_save_wav_replaces_existing_file(tmp_path):
     save_wav(path, np.full(20, 0.25), 24000)
     assert soundfile.info(path).frames == 20
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.wav"]
+
+
+def test_segment_of_a_long_recording(tmp_path):
+    """offset/duration read only [offset, offset + duration) (LibriHeavy cuts of LibriLight books)."""
+    import numpy as np
+    import soundfile
+
+    from voiceflow.audio import load_audio
+    from voiceflow.errors import VoiceflowError
+
+    ramp = (np.arange(16000 * 3) % 1000 / 1000.0).astype(np.float32) * 0.5
+    path = tmp_path / "book.flac"
+    soundfile.write(path, ramp, 16000, subtype="PCM_24")
+    seg = load_audio(path, 16000, offset=1.25, duration=0.5)
+    assert seg.shape == (8000,)
+    np.testing.assert_allclose(seg.numpy(), ramp[20000:28000], atol=1e-6)
+    assert load_audio(path, 24000, offset=2.0, duration=0.5).shape == (12000,)
+    assert load_audio(path, 16000, offset=2.5).shape == (8000,)  # to the end
+    with pytest.raises(VoiceflowError, match="book.flac: segment at 3.500 s lies outside the audio"):
+        load_audio(path, 16000, offset=3.5, duration=1.0)

@@ -47,15 +47,19 @@ def _reason(error: Exception) -> str:
     return text.splitlines()[0].strip().rstrip(".")
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int) -> torch.Tensor:
+def load_audio(path: str | os.PathLike, sample_rate: int, offset: float = 0.0,
+               duration: float | None = None) -> torch.Tensor:
     """Read a wav/flac (any rate, any channel count) as mono float32 at ``sample_rate``.
 
     Channels are averaged; the signal is resampled when the file's rate differs. The result
-    has ``ceil(n * sample_rate / file_rate)`` samples for a file of ``n`` samples.
+    has ``ceil(n * sample_rate / file_rate)`` samples for a file (or segment) of ``n`` samples.
 
     Args:
         path: an audio file soundfile can read (wav, flac, ogg, ...).
         sample_rate: the rate of the returned waveform in Hz.
+        offset, duration: read only the segment [offset, offset + duration) seconds (the
+            segment of a long recording, as LibriHeavy's cuts of LibriLight books); only the
+            segment is decoded. ``duration`` None reads to the end.
 
     Returns:
         A contiguous float32 tensor of shape ``(samples,)`` on the CPU.
@@ -68,7 +72,18 @@ def load_audio(path: str | os.PathLike, sample_rate: int) -> torch.Tensor:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     _check_file(path)
     try:
-        data, file_rate = soundfile.read(path, dtype="float32", always_2d=True)
+        if offset or duration is not None:
+            with soundfile.SoundFile(path) as f:
+                file_rate = f.samplerate
+                start = int(round(offset * file_rate))
+                if start >= f.frames or offset < 0:
+                    raise VoiceflowError(f"{path}: segment at {offset:.3f} s lies outside the audio "
+                                         f"({f.frames / file_rate:.3f} s)")
+                f.seek(start)
+                count = -1 if duration is None else int(round(duration * file_rate))
+                data = f.read(count, dtype="float32", always_2d=True)
+        else:
+            data, file_rate = soundfile.read(path, dtype="float32", always_2d=True)
     except _READ_ERRORS as e:
         raise VoiceflowError(f"{path}: cannot read audio ({_reason(e)})") from None
     if data.shape[0] == 0 or data.shape[1] == 0:

@@ -1,9 +1,18 @@
-"""Force-align a manifest with the built-in aligner (pocketsphinx en-us, the G2P's phones).
+"""Force-align a manifest with the built-in aligner (pocketsphinx en-us, the G2P's phones),
+or import the user's Montreal Forced Aligner TextGrids for it.
 
 Usage:
     python -m voiceflow.bin.align --manifest IN.jsonl --out OUT.jsonl --g2p flite|cmudict|espeak
         [--language en-us] [--jobs N] [--on-error stop|skip] [--frame-rate 100|200]
     voiceflow align ...            (the same)
+    voiceflow align --manifest IN.jsonl --out OUT.jsonl --textgrids MFA_OUT_DIR [--on-error skip]
+
+With ``--textgrids`` nothing is aligned: each row's TextGrid is found anywhere under the
+directory (MFA mirrors the corpus folders) as ``<audio file stem>.TextGrid`` or
+``<id>.TextGrid`` and imported (tiers "words" and "phones", see
+voiceflow.align.alignment_from_textgrid); its phones are MFA's (english_us_arpa: set
+``text.g2p: cmudict`` so that inference spells new text alike). A row without a TextGrid,
+or with one that does not cover its audio, is an error of that row (stop or skip).
 
 For every row (``id``, ``audio``, ``text``, ...) the text is phonemized with
 ``voiceflow.text.g2p.make_g2p(G2P).phonemize(text)``, the audio is aligned to the words and
@@ -47,8 +56,7 @@ def align_row(task: tuple[dict, str, str, str, int]) -> tuple[dict | None, str |
     """Align one row: ``(row with alignment and words, None)`` or ``(None, problem)``."""
     row, manifest, g2p_name, language, frame_rate = task
     from voiceflow.align.aligner import align_words
-    from voiceflow.audio.io import load_audio
-    from voiceflow.data.manifest import resolve
+    from voiceflow.data.manifest import load_row_audio
 
     uid = str(row.get("id", "?"))
     try:
@@ -57,7 +65,7 @@ def align_row(task: tuple[dict, str, str, str, int]) -> tuple[dict | None, str |
             raise VoiceflowError(f"missing key(s) {', '.join(missing)}")
         g2p = _g2p(g2p_name, language)
         ph = g2p.phonemize(str(row["text"]))
-        wav = load_audio(resolve(str(row["audio"]), manifest), 16000)
+        wav = load_row_audio(row, manifest, 16000)
         res = align_words(wav, 16000, list(zip(ph.words, ph.phones)), g2p.to_arpabet, name=uid,
                           frame_rate=frame_rate)
     except VoiceflowError as e:
@@ -71,13 +79,45 @@ def align_row(task: tuple[dict, str, str, str, int]) -> tuple[dict | None, str |
     return out, None
 
 
-def _results(tasks: list, jobs: int) -> Iterator[tuple[dict | None, str | None]]:
+def textgrid_row(task: tuple[dict, Path | None]) -> tuple[dict | None, str | None]:
+    """Worker: (row, its TextGrid or None) -> (row with alignment and words, None) or (None, problem)."""
+    from voiceflow.align import alignment_from_textgrid
+
+    row, path = task
+    if path is None:
+        return None, "no TextGrid for it under --textgrids"
+    try:
+        phones, words = alignment_from_textgrid(path, float(row["duration"]))
+    except VoiceflowError as e:
+        return None, str(e)
+    return {**row, "alignment": [[p, round(s, 4), round(e, 4)] for p, s, e in phones],
+            "words": [[w, round(s, 4), round(e, 4)] for w, s, e in words]}, None
+
+
+def find_textgrids(root: Path, rows: list[dict]) -> list[Path | None]:
+    """Each row's TextGrid under ``root`` by audio stem, else by id (a stem found twice is an error)."""
+    if not root.is_dir():
+        raise VoiceflowError(f"{root}: --textgrids is not a directory")
+    by_stem: dict[str, Path] = {}
+    for path in root.rglob("*.TextGrid"):
+        if path.stem in by_stem:
+            raise VoiceflowError(f"{root}: two TextGrids named {path.name} ({by_stem[path.stem]}, {path})")
+        by_stem[path.stem] = path
+    found = []
+    for row in rows:
+        stem = Path(str(row["audio"])).stem
+        # a segment of a long recording (LibriHeavy) is named by its id, never by the shared file
+        found.append(by_stem.get(str(row["id"])) or (None if "offset" in row else by_stem.get(stem)))
+    return found
+
+
+def _results(worker, tasks: list, jobs: int) -> Iterator[tuple[dict | None, str | None]]:
     if jobs == 1:
-        yield from map(align_row, tasks)
+        yield from map(worker, tasks)
         return
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding torch threads
     with ctx.Pool(jobs) as pool:
-        yield from pool.imap(align_row, tasks, chunksize=1)
+        yield from pool.imap(worker, tasks, chunksize=1 if worker is align_row else 64)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -85,7 +125,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--manifest", required=True, type=Path, help="input manifest (JSON Lines)")
     p.add_argument("--out", required=True, type=Path, help="output manifest")
-    p.add_argument("--g2p", required=True, choices=("flite", "cmudict", "espeak"), help="G2P backend")
+    p.add_argument("--g2p", choices=("flite", "cmudict", "espeak"), help="G2P backend (built-in aligner)")
+    p.add_argument("--textgrids", type=Path, help="import MFA TextGrids from this directory instead of aligning")
     p.add_argument("--language", default="en-us", help="G2P language (default: %(default)s)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default: %(default)s)")
     p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
@@ -107,13 +148,19 @@ def main(argv: list[str] | None = None) -> int:
         raise VoiceflowError(f"--jobs must be >= 1 (got {args.jobs})")
     t0 = time.perf_counter()
     rows = load_manifest(args.manifest, require=("id", "audio", "text"))
-    _g2p(args.g2p, args.language)  # a missing backend fails here, once, not per row
-    frame_rate = args.frame_rate or DEFAULT_FRAME_RATE
-    tasks = [(row, str(args.manifest), args.g2p, args.language, frame_rate) for row in rows]
+    if args.textgrids is not None:
+        worker, tasks = textgrid_row, list(zip(rows, find_textgrids(args.textgrids, rows)))
+    elif args.g2p is None:
+        raise VoiceflowError("give --g2p (built-in aligner) or --textgrids (MFA TextGrids)")
+    else:
+        _g2p(args.g2p, args.language)  # a missing backend fails here, once, not per row
+        frame_rate = args.frame_rate or DEFAULT_FRAME_RATE
+        worker = align_row
+        tasks = [(row, str(args.manifest), args.g2p, args.language, frame_rate) for row in rows]
     out: list[dict] = []
     skipped = 0
     with tqdm(total=len(rows), desc="align", unit="utt", disable=None, file=sys.stderr) as bar:
-        for row, (aligned, problem) in zip(rows, _results(tasks, args.jobs)):
+        for row, (aligned, problem) in zip(rows, _results(worker, tasks, args.jobs)):
             bar.update(1)
             if problem is None:
                 out.append(aligned)

@@ -25,10 +25,10 @@ import torch
 from tqdm.auto import tqdm
 
 from voiceflow.align import validate_alignment
-from voiceflow.audio import StatsAccumulator, load_audio, log_mel
+from voiceflow.audio import StatsAccumulator, log_mel
 from voiceflow.bin.common import entry_point
 from voiceflow.config import MelConfig, load_config
-from voiceflow.data.manifest import load_manifest, resolve, save_manifest
+from voiceflow.data.manifest import load_manifest, load_row_audio, save_manifest
 from voiceflow.errors import VoiceflowError
 from voiceflow.fileio import atomic_path
 
@@ -42,7 +42,7 @@ def _feature_job(job: tuple[dict, str, str, MelConfig, bool]) -> tuple[dict | No
         if out_path.is_file() and not force:
             mel = torch.from_numpy(np.load(out_path))
         else:
-            wav = load_audio(resolve(row["audio"], manifest), mel_cfg.sample_rate)
+            wav = load_row_audio(row, manifest, mel_cfg.sample_rate)
             mel = log_mel(wav, mel_cfg)
             with atomic_path(out_path) as tmp:
                 with open(tmp, "wb") as f:

@@ -1,6 +1,8 @@
 """Manifests: JSON Lines, one utterance per line (DESIGN.md).
 
-Required keys: ``id``, ``audio`` (path), ``speaker``, ``text``, ``duration`` (seconds). Once
+Required keys: ``id``, ``audio`` (path), ``speaker``, ``text``, ``duration`` (seconds). Optional
+``offset`` (seconds): the utterance is the segment [offset, offset + duration) of the audio
+file (LibriHeavy's cuts of long LibriLight recordings); read it with :func:`load_row_audio`. Once
 aligned: ``alignment`` (list of [phone, start_s, end_s]) and optionally ``words``. After the
 features stage: ``feats`` (path of a .npy log-mel, (n_mels, frames)) and ``frames``.
 
@@ -42,3 +44,13 @@ def resolve(path_in_manifest: str, manifest_path: str | Path) -> Path:
     """Paths in a manifest are absolute or relative to the manifest's directory."""
     p = Path(path_in_manifest)
     return p if p.is_absolute() else Path(manifest_path).parent / p
+
+
+def load_row_audio(row: dict, manifest_path: str | Path, sample_rate: int):
+    """The waveform (samples,) of one manifest row at ``sample_rate``, honouring ``offset``."""
+    from voiceflow.audio import load_audio
+
+    path = resolve(str(row["audio"]), manifest_path)
+    if "offset" in row:
+        return load_audio(path, sample_rate, offset=float(row["offset"]), duration=float(row["duration"]))
+    return load_audio(path, sample_rate)
