@@ -5,9 +5,16 @@ Each command is a thin module in :mod:`voiceflow.bin` that can also be run as
 
 Commands::
 
+    voiceflow download  fetch a public corpus (resumable, checksums verified where published)
+    voiceflow prepare   manifests of a corpus in its own layout (LJSpeech, LibriTTS(-R), VCTK, LibriHeavy, LibriSpeech)
+    voiceflow phonemize normalise transcripts and check that the G2P can say them
+    voiceflow align     force-align a manifest (pocketsphinx en-us, the G2P's phones) or import MFA TextGrids
     voiceflow phones    build the phone inventory from aligned manifests
-    voiceflow features  log-mel features (+ global statistics) for a manifest
-    voiceflow train     train the audio model (accelerate; resumes automatically)
+    voiceflow features  log-mel features (+ global statistics) for a manifest, one .npy per utterance
+    voiceflow shards    log-mels, phone ids and durations in streaming shards (+ global statistics)
+    voiceflow train     train the audio or duration model (accelerate; resumes automatically)
+    voiceflow train-vocoder  train or fine-tune vocos on a corpus (accelerate; resumes automatically)
+    voiceflow evalset   the Voicebox LibriSpeech test-clean sets (cross-sentence, continuation) as synth items
     voiceflow tts       zero-shot TTS: new text in the voice of a prompt recording
     voiceflow edit      regenerate the words that changed between a recording's transcript and a new text
     voiceflow denoise   regenerate a span of a recording from its transcript
@@ -20,7 +27,6 @@ Commands::
     voiceflow ablation  masked L1 (per sampler and NFE) and NLL of several checkpoints, one table
     voiceflow eval      WER/CER, SIM-o/SIM-r, MCD, F0 error, predicted MOS of wav dirs (metrics.json)
     voiceflow listen    listening tests: build a static MOS/SMOS/CMOS/AB/MUSHRA page; analyze results
-    voiceflow align     force-align a manifest (pocketsphinx en-us, the G2P's phones)
 """
 
 from __future__ import annotations
@@ -29,9 +35,15 @@ import importlib
 import sys
 
 COMMANDS = {
+    "download": "voiceflow.bin.download",
+    "prepare": "voiceflow.bin.prepare",
+    "phonemize": "voiceflow.bin.phonemize",
     "phones": "voiceflow.bin.phones",
     "features": "voiceflow.bin.features",
+    "shards": "voiceflow.bin.shards",
     "train": "voiceflow.bin.train",
+    "train-vocoder": "voiceflow.bin.train_vocoder",
+    "evalset": "voiceflow.bin.evalset",
     "tts": "voiceflow.bin.tts",
     "edit": "voiceflow.bin.edit",
     "denoise": "voiceflow.bin.denoise",

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# The stages every corpus recipe shares (recipes/<corpus>/run.sh sets its defaults, then
+# sources this file with the command-line options). Each stage is skipped when its
+# .done marker exists; delete the marker (or the stage's output) to redo it.
+#
+#   0 download     the corpus (resumable, checksums verified where published), unless
+#                  --corpus-root points to an existing copy; the LibriSpeech test-clean copy
+#                  for the Voicebox evaluation sets likewise (--librispeech-root)
+#   1 manifests    voiceflow prepare: manifests of every split from the corpus's own layout
+#   2 text         voiceflow phonemize: normalised text; rows the G2P cannot say stop or skip
+#   3 alignments   the user's MFA TextGrids (--textgrids DIR) or the built-in aligner;
+#                  then the phone inventory
+#   4 features     voiceflow shards: log-mels, phone ids and durations in streaming shards
+#                  (train, valid) and the global mel statistics
+#   5 audio model  voiceflow train (accelerate launch on --gpus N > 1)
+#   6 duration     voiceflow train with the duration config
+#   7 vocoder      voiceflow train-vocoder (--vocoder train), or a given vocos folder / hub id
+#   8 generate     held-out infilling and zero-shot TTS of the test split; with
+#                  --eval-sets librispeech also the Voicebox cross-sentence and continuation
+#                  sets of LibriSpeech test-clean (recipes/shared/evalsets/)
+#   9 metrics      voiceflow score (masked L1) and voiceflow eval (WER, SIM-o, MOS) of every
+#                  generated set; RESULTS.md gets the table
+#
+# Options common to every recipe (each is --name value on the command line):
+#   --stage N --stop-stage M      which stages to run
+#   --corpus-root DIR             an existing copy of the corpus (skips the download)
+#   --download DIR                where stage 0 downloads to (default downloads/)
+#   --textgrids DIR               MFA TextGrids (then set the configs' text.g2p to cmudict)
+#   --g2p NAME                    espeak | cmudict | flite for stages 2, 3 and 8 (default: the
+#                                 audio config's text.g2p, which inference uses)
+#   --gpus N                      GPUs on this node (N > 1: accelerate launch --multi_gpu)
+#   --vocoder train|DIR|HUB_ID    stage 7 trains vocos, or this vocoder is used as is
+#   --on-error stop|skip          a bad file stops a stage (default) or is reported and skipped
+#   --nj N                        CPU workers of the data stages
+set -euo pipefail
+
+: "${here:?run.sh sets here}"
+root=$(cd "$here/../.." && pwd)
+cd "$here"
+. ../shared/log.sh
+
+stage=${stage:-0}
+stop_stage=${stop_stage:-9}
+data=${data:-data}
+exp=${exp:-exp}
+download=${download:-downloads}
+corpus_root=${corpus_root:-}
+cuts=${cuts:-}                    # LibriHeavy's cut manifests
+prepare_opts=${prepare_opts:-}    # more options of voiceflow prepare (e.g. "--mic mic2")
+subsets=${subsets:-}
+download_parts=${download_parts:-}
+textgrids=${textgrids:-}
+g2p=${g2p:-auto}                  # auto: text.g2p of the audio config (inference spells text alike)
+gpus=${gpus:-1}
+nj=${nj:-$(nproc)}
+on_error=${on_error:-stop}
+vocoder=${vocoder:-train}
+eval_sets=${eval_sets:-heldout}   # heldout, or heldout,librispeech
+librispeech_root=${librispeech_root:-}
+eval_list=${eval_list:-../shared/evalsets/librispeech_test_clean_4to10s_cross_sentence.tsv}
+eval_max_items=${eval_max_items:-0}    # 0: every pair of the list
+prompt_seconds=${prompt_seconds:-3.0}  # Voicebox sec. 5.2: a 3 s prompt
+test_items=${test_items:-200}          # held-out test utterances used by stage 8 (0: all)
+nfe=${nfe:-32}
+guidance=${guidance:-0.7}
+seed=${seed:-0}
+span_seconds=${span_seconds:-1.0,2.0}
+asr=${asr:-pocketsphinx}               # e.g. transformers:openai/whisper-large-v3
+speaker_model=${speaker_model:-resemblyzer}   # e.g. wavlm:microsoft/wavlm-base-plus-sv
+metrics=${metrics:-wer,sim_o,mos}
+results=${results:-RESULTS.md}         # the table stage 9 fills
+python=${PYTHON:-}
+. ../shared/parse_options.sh
+
+if [ -z "$python" ]; then
+  if [ -x "$root/.venv/bin/python" ]; then python="$root/.venv/bin/python"; else python=python3; fi
+fi
+export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+if [ "$gpus" -gt 1 ]; then
+  launch=("$python" -m accelerate.commands.launch --multi_gpu --num_processes "$gpus" -m)
+else
+  launch=("$python" -m)
+fi
+vf() { "$python" -m voiceflow.bin.cli "$@"; }
+if [ "$g2p" = auto ]; then
+  g2p=$("$python" -c "from voiceflow.config import load_config; print(load_config('$audio_config').text.g2p)")
+fi
+done_marker() { echo "$1/.done.$2"; }
+splits="train valid test"
+raw=$data/manifests/raw
+text=$data/manifests/text
+aligned=$data/manifests/aligned
+mkdir -p "$data" "$exp"
+t_start=$(date +%s)
+
+if [ -z "$corpus_root" ]; then corpus_root=$download/$corpus_dir; fi
+if [ $stage -le 0 ] && [ $stop_stage -ge 0 ] && [ ! -f "$(done_marker "$data" download)" ]; then
+  if [ -e "$corpus_root" ] && "$python" -c "import sys; from voiceflow.data.download import existing_copy; \
+sys.exit(0 if existing_copy('$corpus', '$corpus_root') else 1)"; then
+    log "stage 0: using the existing copy $corpus_root"
+  else
+    log "stage 0: downloading $corpus ($download_parts) into $download"
+    vf download --corpus "$corpus" --dest "$download" ${download_parts:+--parts "$download_parts"}
+  fi
+  if [[ ",$eval_sets," == *,librispeech,* ]] && [ -z "$librispeech_root" ]; then
+    log "stage 0: downloading LibriSpeech test-clean (the Voicebox evaluation sets)"
+    vf download --corpus librispeech --dest "$download" --parts test-clean
+  fi
+  touch "$(done_marker "$data" download)"
+fi
+[ -z "$librispeech_root" ] && librispeech_root=$download/LibriSpeech
+
+if [ $stage -le 1 ] && [ $stop_stage -ge 1 ] && [ ! -f "$(done_marker "$data" manifests)" ]; then
+  log "stage 1: manifests of $corpus_root"
+  vf prepare --corpus "$corpus" --root "$corpus_root" --out-dir "$raw" --on-error "$on_error" --jobs "$nj" \
+    ${subsets:+--subsets "$subsets"} ${cuts:+--cuts "$cuts"} $prepare_opts
+  touch "$(done_marker "$data" manifests)"
+fi
+
+if [ $stage -le 2 ] && [ $stop_stage -ge 2 ] && [ ! -f "$(done_marker "$data" text)" ]; then
+  log "stage 2: text normalisation and G2P ($g2p)"
+  for s in $splits; do
+    vf phonemize --manifest "$raw/$s.jsonl" --out "$text/$s.jsonl" --g2p "$g2p" --jobs "$nj" --on-error "$on_error"
+  done
+  touch "$(done_marker "$data" text)"
+fi
+
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ] && [ ! -f "$(done_marker "$data" align)" ]; then
+  for s in $splits; do
+    if [ -n "$textgrids" ]; then
+      log "stage 3: importing the MFA TextGrids of $textgrids ($s)"
+      vf align --manifest "$text/$s.jsonl" --out "$aligned/$s.jsonl" --textgrids "$textgrids" --jobs "$nj" \
+        --on-error "$on_error"
+    else
+      log "stage 3: built-in aligner ($s)"
+      vf align --manifest "$text/$s.jsonl" --out "$aligned/$s.jsonl" --g2p "$g2p" --jobs "$nj" --on-error "$on_error"
+    fi
+  done
+  vf phones --out "$data/phones.txt" $(for s in $splits; do echo --manifest "$aligned/$s.jsonl"; done)
+  touch "$(done_marker "$data" align)"
+fi
+
+if [ $stage -le 4 ] && [ $stop_stage -ge 4 ] && [ ! -f "$(done_marker "$data" shards)" ]; then
+  log "stage 4: features in shards ($nj workers)"
+  vf shards --manifest "$aligned/train.jsonl" --out "$data/shards/train" --phones "$data/phones.txt" \
+    --stats "$data/stats.json" --config "$audio_config" --jobs "$nj" --on-error "$on_error"
+  vf shards --manifest "$aligned/valid.jsonl" --out "$data/shards/valid" --phones "$data/phones.txt" \
+    --config "$audio_config" --jobs "$nj" --on-error "$on_error"
+  touch "$(done_marker "$data" shards)"
+fi
+
+if [ $stage -le 5 ] && [ $stop_stage -ge 5 ] && [ ! -f "$(done_marker "$exp" audio)" ]; then
+  log "stage 5: audio model ($audio_config, $gpus GPU(s))"
+  "${launch[@]}" voiceflow.bin.train --config "$audio_config" train.exp_dir="$exp/audio" train.seed="$seed" \
+    data.train_manifest="$data/shards/train" data.valid_manifest="$data/shards/valid" \
+    data.phones="$data/phones.txt" data.stats="$data/stats.json"
+  touch "$(done_marker "$exp" audio)"
+fi
+
+if [ $stage -le 6 ] && [ $stop_stage -ge 6 ] && [ ! -f "$(done_marker "$exp" duration)" ]; then
+  log "stage 6: duration model ($dur_config)"
+  "${launch[@]}" voiceflow.bin.train --config "$dur_config" train.exp_dir="$exp/audio/duration" train.seed="$seed" \
+    data.train_manifest="$aligned/train.jsonl" data.valid_manifest="$aligned/valid.jsonl" data.phones="$data/phones.txt"
+  touch "$(done_marker "$exp" duration)"
+fi
+
+if [ "$vocoder" = train ]; then vocoder_spec=$exp/vocoder/vocos; else vocoder_spec=$vocoder; fi
+if [ $stage -le 7 ] && [ $stop_stage -ge 7 ] && [ "$vocoder" = train ] && [ ! -f "$(done_marker "$exp" vocoder)" ]; then
+  log "stage 7: vocos on the corpus's audio ($vocoder_config)"
+  "${launch[@]}" voiceflow.bin.train_vocoder --config "$vocoder_config" train.exp_dir="$exp/vocoder" \
+    train.seed="$seed" data.train_manifest="$raw/train.jsonl" data.valid_manifest="$raw/valid.jsonl"
+  touch "$(done_marker "$exp" vocoder)"
+fi
+
+setup=nfe${nfe}_euler_cfg${guidance}_seed${seed}
+if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
+  log "stage 8: test sets (held-out ${test_items} utterances; $eval_sets)"
+  "$python" ../shared/local/heldout_items.py --manifest "$aligned/test.jsonl" --out-dir "$exp/testsets/heldout" \
+    --max-items "$test_items" --seed "$seed"
+  vf generate --checkpoint "$exp/audio" --manifest "$exp/testsets/heldout/infill.jsonl" --out-root "$exp/infer" \
+    --span-seconds "$span_seconds" --nfe "$nfe" --guidance "$guidance" --seed "$seed" --vocoder "$vocoder_spec"
+  vf synth --checkpoint "$exp/audio" --manifest "$exp/testsets/heldout/tts.jsonl" \
+    --out-dir "$exp/tts/heldout/$setup" --nfe "$nfe" --guidance "$guidance" --seed "$seed" --vocoder "$vocoder_spec" \
+    --on-error skip
+  if [[ ",$eval_sets," == *,librispeech,* ]]; then
+    for task in cross continuation; do
+      vf evalset --list "$eval_list" --librispeech "$librispeech_root" --task "$task" \
+        --out-dir "$exp/testsets/librispeech_$task" --prompt-seconds "$prompt_seconds" --g2p "$g2p" \
+        --max-items "$eval_max_items" --jobs "$nj"
+      vf synth --checkpoint "$exp/audio" --manifest "$exp/testsets/librispeech_$task/items.jsonl" \
+        --out-dir "$exp/tts/librispeech_$task/$setup" --nfe "$nfe" --guidance "$guidance" --seed "$seed" \
+        --vocoder "$vocoder_spec" --on-error skip
+    done
+  fi
+fi
+
+if [ $stage -le 9 ] && [ $stop_stage -ge 9 ]; then
+  log "stage 9: metrics"
+  vf score --checkpoint "$exp/audio" --manifest "$exp/testsets/heldout/infill.jsonl" --span-seconds "$span_seconds" \
+    --nfe "$nfe" --guidance "$guidance" --seed "$seed" --out "$exp/eval/heldout_infill/report.json"
+  sets=(heldout)
+  [[ ",$eval_sets," == *,librispeech,* ]] && sets+=(librispeech_cross librispeech_continuation)
+  for set in "${sets[@]}"; do
+    vf eval --system "voiceflow=$exp/tts/$set/$setup" --metrics "$metrics" --asr "$asr" \
+      --speaker "$speaker_model" --out "$exp/eval/$set" --allow-missing
+  done
+  "$python" ../shared/local/write_results.py --results "$results" --exp "$exp" --corpus "$corpus" \
+    --setup "$setup" --audio-config "$audio_config" --sets "$(IFS=,; echo "${sets[*]}")"
+fi
+log "done in $(( $(date +%s) - t_start )) s"
