@@ -100,7 +100,7 @@ class FlowConfig:
 
 @dataclass
 class DataConfig:
-    train_manifest: str = ""
+    train_manifest: str = ""  # a features manifest, or a shard set directory (voiceflow shards)
     valid_manifest: str = ""
     phones: str = ""  # phone inventory, one symbol per line, line 0 is padding
     stats: str = ""  # global mel statistics written by the features stage
@@ -109,6 +109,7 @@ class DataConfig:
     bucket_width: int = 50  # length-bucket width in frames
     num_workers: int = 2
     valid_batches: int = 8  # how many validation batches a validation pass uses
+    shard_group: int = 4  # shard sets: shards shuffled and batched together (a rank's shuffle buffer)
 
 
 @dataclass

@@ -10,14 +10,58 @@ batches greedily, and the batches are shuffled again. Everything depends only on
 
 Utterances longer than ``max_utt_frames`` are cropped to a window whose start is drawn from
 the same epoch generator. Each yielded batch is a list of ``(index, start, length)``.
+
+:func:`crop_items` and :func:`cut_batches` are the batching itself, shared with the
+streaming sampler of shard sets (:mod:`voiceflow.data.shard_sampler`).
 """
 
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from typing import Iterable, Iterator, Sequence
 
 from torch.utils.data import Sampler
+
+
+Item = tuple[int, int, int]  # (utterance index, crop start, crop length) in frames
+
+
+def crop_items(indices: Iterable[int], frames: Sequence[int], max_utt_frames: int,
+               rng: random.Random | None) -> list[Item]:
+    """``(index, start, length)`` per utterance: ``length = min(frames, max_utt_frames)``; the
+    window start of a longer utterance is drawn from ``rng`` in order (0 when ``rng`` is None).
+    ``frames`` is indexed by position in ``indices`` order (``frames[k]`` for the k-th index)."""
+    items = []
+    for index, n in zip(indices, frames):
+        n = int(n)
+        length = min(n, max_utt_frames)
+        start = rng.randrange(n - length + 1) if (rng is not None and n > length) else 0
+        items.append((int(index), start, length))
+    return items
+
+
+def cut_batches(items: list[Item], max_frames: int, bucket_width: int, rng: random.Random | None) -> list[list[Item]]:
+    """Frame-budget batches of ``items``: shuffled (with ``rng``), stably sorted into length
+    buckets of ``bucket_width`` frames, cut greedily so that ``len(batch) * longest <= max_frames``,
+    and the batches shuffled again (with ``rng``). Without ``rng`` the order is kept."""
+    order = list(range(len(items)))
+    if rng is not None:
+        rng.shuffle(order)
+    bucket_width = max(1, bucket_width)
+    order.sort(key=lambda i: items[i][2] // bucket_width)  # stable: shuffled within a bucket
+    batches, current, longest = [], [], 0
+    for i in order:
+        length = items[i][2]
+        if current and (len(current) + 1) * max(longest, length) > max_frames:
+            batches.append(current)
+            current, longest = [], 0
+        current.append(items[i])
+        longest = max(longest, length)
+    if current:
+        batches.append(current)
+    if rng is not None:
+        rng.shuffle(batches)
+    return batches
 
 
 class FrameBudgetBatchSampler(Sampler):
@@ -40,27 +84,8 @@ class FrameBudgetBatchSampler(Sampler):
 
     def _build(self, epoch: int) -> list[list[tuple[int, int, int]]]:
         rng = random.Random(self.seed * 1_000_003 + epoch)
-        items = []
-        for i, n in enumerate(self.frames):
-            length = min(n, self.max_utt)
-            start = rng.randrange(n - length + 1) if (self.shuffle and n > length) else 0
-            items.append((i, start, length))
-        order = list(range(len(items)))
-        if self.shuffle:
-            rng.shuffle(order)
-        order.sort(key=lambda i: items[i][2] // self.bucket_width)  # stable: shuffled within a bucket
-        batches, current, longest = [], [], 0
-        for i in order:
-            length = items[i][2]
-            if current and (len(current) + 1) * max(longest, length) > self.max_frames:
-                batches.append(current)
-                current, longest = [], 0
-            current.append(items[i])
-            longest = max(longest, length)
-        if current:
-            batches.append(current)
-        if self.shuffle:
-            rng.shuffle(batches)
+        items = crop_items(range(len(self.frames)), self.frames, self.max_utt, rng if self.shuffle else None)
+        batches = cut_batches(items, self.max_frames, self.bucket_width, rng if self.shuffle else None)
         per_rank = len(batches) // self.world
         if per_rank == 0:
             raise ValueError(f"{len(batches)} batch(es) cannot be shared by {self.world} processes; "

@@ -14,6 +14,8 @@ newest one and continues exactly where it stopped.
 :func:`~voiceflow.train.objective.flow_matching_loss`) or "duration" (the duration model on
 per-phone durations, :func:`~voiceflow.train.duration_objective.duration_loss`, batched by
 a phone budget ``duration.max_phones``; "frames" in logs and stats then counts phones).
+For the audio model, ``data.train_manifest`` / ``data.valid_manifest`` may name a shard set
+directory (``voiceflow shards``): it is streamed by :class:`~voiceflow.data.shard_sampler.ShardBatchSampler`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from voiceflow.config import Config, save_config
 from voiceflow.data.batching import FrameBudgetBatchSampler
 from voiceflow.data.dataset import FeatureDataset, collate
 from voiceflow.data.durations import DurationDataset, collate_durations
+from voiceflow.data.shard_sampler import ShardBatchSampler
+from voiceflow.data.shards import ShardDataset, is_shard_set
 from voiceflow.errors import VoiceflowError
 from voiceflow.models import VoiceboxAudioModel
 from voiceflow.models.duration_model import DurationModel
@@ -93,19 +97,27 @@ class Trainer:
                 self.stats.save(self.exp_dir / "stats.json")
         self.acc.wait_for_everyone()
 
-    def _dataset(self, manifest: str) -> FeatureDataset | DurationDataset:
+    def _dataset(self, manifest: str) -> FeatureDataset | DurationDataset | ShardDataset:
+        """A features manifest, or a shard set directory (streamed by :class:`ShardBatchSampler`)."""
+        shards = is_shard_set(manifest)
         if self.task == "duration":
+            if shards:
+                raise VoiceflowError(f"{manifest}: a shard set; duration training reads an aligned manifest")
             return DurationDataset(manifest, self.inventory, self.cfg.mel)
+        if shards:
+            return ShardDataset(manifest, self.inventory, self.stats, self.cfg.mel, phones_name=self.cfg.data.phones)
         return FeatureDataset(manifest, self.inventory, self.stats, self.cfg.mel)
 
-    def _sampler(self, dataset: FeatureDataset | DurationDataset, shuffle: bool) -> FrameBudgetBatchSampler:
+    def _sampler(self, dataset, shuffle: bool) -> FrameBudgetBatchSampler | ShardBatchSampler:
         d, dur = self.cfg.data, self.cfg.duration
         # durations: lengths in phones, buckets a tenth of data.bucket_width (frames) wide
         budget, longest, bucket = ((dur.max_phones, dur.max_utt_phones, max(1, d.bucket_width // 10))
                                    if self.task == "duration" else (d.max_frames, d.max_utt_frames, d.bucket_width))
-        return FrameBudgetBatchSampler(dataset.frames, budget, longest, bucket,
-                                       seed=self.cfg.train.seed, shuffle=shuffle,
-                                       rank=self.acc.process_index, world=self.acc.num_processes)
+        common = dict(seed=self.cfg.train.seed, shuffle=shuffle, rank=self.acc.process_index,
+                      world=self.acc.num_processes)
+        if isinstance(dataset, ShardDataset):
+            return ShardBatchSampler(dataset.shard_lengths(), budget, longest, bucket, group=d.shard_group, **common)
+        return FrameBudgetBatchSampler(dataset.frames, budget, longest, bucket, **common)
 
     def _loader(self, dataset, sampler) -> DataLoader:
         # A private generator keeps worker seeding off the global RNG, so resuming is exact.
