@@ -102,6 +102,10 @@ sys.exit(0 if existing_copy('$corpus', '$corpus_root') else 1)"; then
     log "stage 0: downloading $corpus ($download_parts) into $download"
     vf download --corpus "$corpus" --dest "$download" ${download_parts:+--parts "$download_parts"}
   fi
+  if [ -n "$cuts" ] && ! compgen -G "$cuts/libriheavy_cuts_*.jsonl.gz" > /dev/null; then
+    log "stage 0: downloading LibriHeavy's cut manifests into $download/libriheavy"
+    vf download --corpus libriheavy --dest "$download" --parts cuts
+  fi
   if [[ ",$eval_sets," == *,librispeech,* ]] && [ -z "$librispeech_root" ]; then
     log "stage 0: downloading LibriSpeech test-clean (the Voicebox evaluation sets)"
     vf download --corpus librispeech --dest "$download" --parts test-clean
@@ -176,7 +180,7 @@ setup=nfe${nfe}_euler_cfg${guidance}_seed${seed}
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   log "stage 8: test sets (held-out ${test_items} utterances; $eval_sets)"
   "$python" ../shared/local/heldout_items.py --manifest "$aligned/test.jsonl" --out-dir "$exp/testsets/heldout" \
-    --max-items "$test_items" --seed "$seed"
+    --max-items "$test_items" --prompt-seconds "$prompt_seconds" --seed "$seed"
   vf generate --checkpoint "$exp/audio" --manifest "$exp/testsets/heldout/infill.jsonl" --out-root "$exp/infer" \
     --span-seconds "$span_seconds" --nfe "$nfe" --guidance "$guidance" --seed "$seed" --vocoder "$vocoder_spec"
   vf synth --checkpoint "$exp/audio" --manifest "$exp/testsets/heldout/tts.jsonl" \

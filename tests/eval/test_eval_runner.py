@@ -202,3 +202,13 @@ def test_texts_file_and_meta_text_conflicts(tmp_path):
     tsv.write_text("a\tone\ttwo\n")
     with pytest.raises(VoiceflowError, match=r"texts.tsv:1: expected 'id<TAB>text', got 3 field\(s\)$"):
         read_texts(tsv)
+
+
+def test_meta_prompt_of_synth_items():
+    """voiceflow synth's meta rows name the prompt as prompt_wav (tts) or wav (continue)."""
+    from voiceflow.eval.items import meta_prompt
+
+    assert meta_prompt({"prompt": "a.wav"}) == "a.wav"
+    assert meta_prompt({"task": "tts", "prompt_wav": "p.wav", "wav": "x.wav"}) == "p.wav"
+    assert meta_prompt({"task": "continue", "wav": "begin.wav"}) == "begin.wav"
+    assert meta_prompt({"task": "edit", "wav": "in.wav"}) is None

@@ -156,7 +156,8 @@ def test_continuation_with_a_given_and_a_found_prefix(synth, demo, tmp_path):
 
 def test_synth_batch_writes_a_self_describing_directory(synth, demo, tmp_path):
     a, b = demo["test"][0], demo["test"][1]
-    items = [{"id": "t", "task": "tts", "prompt_wav": a["audio"], "prompt_text": a["text"], "text": b["text"],
+    shutil.copy(a["audio"], tmp_path / "prompt.wav")  # a path relative to the items file
+    items = [{"id": "t", "task": "tts", "prompt_wav": "prompt.wav", "prompt_text": a["text"], "text": b["text"],
               "speaker": a["speaker"], "reference": b["audio"]},
              {"id": "e", "task": "edit", "wav": a["audio"], "text": a["text"], "new_text": a["text"] + " again"},
              {"id": "d", "task": "denoise", "wav": b["audio"], "text": b["text"], "start": 0.5, "end": 1.0},
@@ -167,6 +168,7 @@ def test_synth_batch_writes_a_self_describing_directory(synth, demo, tmp_path):
     meta = [json.loads(line) for line in (out / "meta.jsonl").read_text().splitlines()]
     assert [m["id"] for m in meta] == ["t", "e", "d", "c"]
     assert {m["task"] for m in meta} == {"tts", "edit", "denoise", "continue"}
+    assert meta[0]["prompt_wav"] == str((tmp_path / "prompt.wav").resolve())  # usable from any directory
     for m in meta:
         assert (out / f"{m['id']}.wav").is_file()
         assert m["nfe"] == 2 and m["seed"] == 0 and m["checkpoint"] and m["timings"]["audio_s"] > 0

@@ -4,7 +4,8 @@ Inputs:
 
 - **systems**: directories of generated speech, one ``<id>.wav`` per item. A directory with a
   ``meta.jsonl`` (what ``voiceflow generate`` writes; DESIGN.md "Manifests and outputs")
-  gives each item's ``text`` and ``prompt``; the wavs and the rows must then match one to one.
+  gives each item's ``text`` and prompt (``prompt``, or a synth item's ``prompt_wav`` / the
+  ``wav`` a continue item continues); the wavs and the rows must then match one to one.
   A plain directory of wavs works too, with texts from ``--texts``.
 - **texts** (``--texts``): JSON Lines with ``id`` and ``text``, or a TSV ``id<TAB>text``;
   it overrides meta.jsonl. Texts that differ between two systems' meta.jsonl are an error.
@@ -111,6 +112,13 @@ def read_texts(path: str | Path) -> dict[str, str]:
     return texts
 
 
+def meta_prompt(row: dict) -> str | None:
+    """The prompt recording of a meta.jsonl row: ``prompt`` (voiceflow generate), ``prompt_wav``
+    (a synth tts item) or, for a synth continue item, the recording it continues (``wav``)."""
+    value = row.get("prompt") or row.get("prompt_wav") or (row.get("wav") if row.get("task") == "continue" else None)
+    return str(value) if value else None
+
+
 def _resolve_prompt(value: str, meta_dir: Path) -> Path:
     p = Path(value).expanduser()
     if p.is_absolute() or p.exists():
@@ -150,8 +158,9 @@ def build_items(systems: list[System], reference_dir: str | Path | None = None, 
                     raise VoiceflowError(f"item {item_id}: meta.jsonl text differs between systems "
                                          f"({item.text!r} vs {str(text)!r} in {s.name}; give --texts to choose)")
                 item.text = str(text)
-            if row.get("prompt") and item.prompt is None:
-                item.prompt = _resolve_prompt(str(row["prompt"]), s.dir)
+            prompt = meta_prompt(row)
+            if prompt and item.prompt is None:
+                item.prompt = _resolve_prompt(prompt, s.dir)
         if texts is not None:
             item.text = texts.get(item_id)
         if prompt_dir is not None:

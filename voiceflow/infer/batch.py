@@ -106,7 +106,9 @@ def run_batch(synth, manifest: str | Path, out_dir: str | Path, on_error: str = 
                 failed.append({"id": row["id"], "task": row["task"], "error": str(e)})
                 continue
             save_wav(Path(tmp) / f"{row['id']}.wav", wav, sr)
-            fields = {k: v for k, v in row.items() if k not in ("id", "task")}
+            # paths as the run read them (absolute), so that meta.jsonl works from any directory
+            fields = {k: (str(resolve(v, manifest).resolve()) if k in PATH_FIELDS + ("reference",) else v)
+                      for k, v in row.items() if k not in ("id", "task")}
             meta.append({"id": row["id"], "task": row["task"], **fields, **common, **info,
                          "timings": {"total_s": round(time.perf_counter() - t0, 3),
                                      "audio_s": round(wav.numel() / sr, 3)}})

@@ -12,7 +12,8 @@ speakers: speakers take turns, so every test speaker is represented) and writes
     OUT/tts.jsonl       voiceflow synth items: the text of each chosen utterance spoken in the
                         voice of ANOTHER test utterance of the same speaker, cut at the last
                         word boundary within --prompt-seconds (Voicebox sec. 5.2 uses 3 s of
-                        another utterance); the chosen utterance is the reference. Speakers
+                        another utterance; 0 keeps the whole utterance); the chosen utterance
+                        is the reference. Speakers
                         with a single test utterance get no TTS item.
 """
 
@@ -54,7 +55,10 @@ def choose(rows: list[dict], max_items: int, seed: int) -> list[dict]:
 
 
 def prompt_cut(row: dict, seconds: float) -> tuple[float, str]:
-    """End time and words of the longest word-aligned prefix of ``row`` within ``seconds``."""
+    """End time and words of the longest word-aligned prefix of ``row`` within ``seconds``
+    (``seconds`` <= 0: the whole utterance)."""
+    if seconds <= 0:
+        return float(row["duration"]), str(row["text"])
     words = [w for w in row.get("words", []) if float(w[2]) <= seconds]
     if not words:
         raise VoiceflowError(f"{row['id']}: no word ends within {seconds} s (no 'words' in the aligned row?)")
@@ -98,6 +102,9 @@ def main(argv=None) -> int:
                             "prompt_wav": str(args.out_dir.resolve() / "prompts" / prompt_path.name),
                             "prompt_text": prompt_text, "text": row["text"],
                             "reference": str(args.out_dir.resolve() / "wavs" / f"{row['id']}.wav")})
+            if not tts:
+                raise VoiceflowError(f"{args.manifest}: no speaker has two test utterances, so no TTS prompt "
+                                     "can come from another utterance")
             write_jsonl(tmp / "infill.jsonl", infill)
             write_jsonl(tmp / "tts.jsonl", tts)
     except VoiceflowError as e:
