@@ -15,7 +15,7 @@
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 corpus=ljspeech
 corpus_dir=LJSpeech-1.1                # what the download unpacks (under --download)
-audio_config=conf/audio.yaml           # `small` preset (~60 M parameters), one GPU
+audio_config=conf/audio.yaml           # `small` preset (42 M parameters), one GPU
 dur_config=conf/duration.yaml
 vocoder_config=conf/vocoder.yaml
 . "$here/../shared/corpus_recipe.sh"

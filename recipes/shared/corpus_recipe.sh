@@ -164,7 +164,7 @@ fi
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ] && [ ! -f "$(done_marker "$exp" duration)" ]; then
   log "stage 6: duration model ($dur_config)"
   "${launch[@]}" voiceflow.bin.train --config "$dur_config" train.exp_dir="$exp/audio/duration" train.seed="$seed" \
-    data.train_manifest="$aligned/train.jsonl" data.valid_manifest="$aligned/valid.jsonl" data.phones="$data/phones.txt"
+    data.train_manifest="$data/shards/train" data.valid_manifest="$data/shards/valid" data.phones="$data/phones.txt"
   touch "$(done_marker "$exp" duration)"
 fi
 

@@ -20,7 +20,7 @@ def shard_corpus(tmp_path, n_utts=24):
     return c
 
 
-def trainer(root, exp, shards=True, extra=(), **kw):
+def trainer(root, exp, shards=True, **kw):
     from accelerate.state import AcceleratorState
 
     from voiceflow.train.trainer import Trainer
@@ -28,7 +28,7 @@ def trainer(root, exp, shards=True, extra=(), **kw):
     AcceleratorState._reset_state(reset_partial_state=True)
     data = {"data.train_manifest": root / "shards_train", "data.valid_manifest": root / "shards_valid",
             "data.shard_group": 2} if shards else {}
-    return Trainer(load_config(None, corpus_overrides(root, exp, **{**data, **kw}) + list(extra)))
+    return Trainer(load_config(None, corpus_overrides(root, exp, **{**data, **kw})))
 
 
 def test_resume_on_shards_is_exact(tmp_path):
@@ -75,8 +75,6 @@ def test_shard_set_errors(tmp_path):
     PhoneInventory(inv.symbols + ["extra"]).save(tmp_path / "other.txt")
     with pytest.raises(VoiceflowError, match="another phone inventory than .*other.txt"):
         trainer(root, tmp_path / "e1", **{"data.phones": tmp_path / "other.txt"})
-    with pytest.raises(VoiceflowError, match="duration training reads an aligned manifest"):
-        trainer(root, tmp_path / "e2", extra=["task=duration"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(VoiceflowError, match="without index.json"):
         trainer(root, tmp_path / "e3", **{"data.train_manifest": tmp_path / "empty"})

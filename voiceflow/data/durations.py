@@ -4,7 +4,9 @@ Durations come from the manifest's alignment by :func:`voiceflow.align.frame_dur
 (cumulative rounding at the feature hop), so they sum to the utterance's frame count and a
 ghost silence gets 0 frames. The frame count is the manifest's ``frames`` (features
 manifests) or, without it, ``round(duration * sample_rate) // hop_length + 1`` (the mel
-contract). Everything is read once, at construction; no feature files are needed::
+contract). Everything is read once, at construction; no feature files are needed (for a
+corpus too large for that, :class:`~voiceflow.data.shard_durations.ShardDurationDataset`
+gives the same items from a shard set)::
 
     ds = DurationDataset("data/manifests/train.jsonl", inventory, cfg.mel)
     sampler = FrameBudgetBatchSampler(ds.frames, max_phones, max_utt_phones, ...)  # lengths in PHONES

@@ -19,7 +19,8 @@ before its shard is written (``on_error="stop"``), or is left out and listed
 (``"skip"``). A shard's two files are written under temporary names and renamed, the mel
 first and the meta last, so a shard with a meta file is complete; a rerun reuses complete
 shards and errors when one was written from other input (its rows, the mel config or the
-phone inventory). ``lengths.npy`` and ``index.json`` are written last.
+phone inventory). ``lengths.npy``, ``phone_lengths.npy`` and ``index.json`` (with the
+log-duration summary of :mod:`voiceflow.data.shard_durations`) are written last.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from voiceflow.align import frame_durations, validate_alignment
 from voiceflow.audio import MelStats, StatsAccumulator, log_mel
 from voiceflow.config import MelConfig
 from voiceflow.data.manifest import load_manifest, load_row_audio
-from voiceflow.data.shards import (FORMAT_VERSION, INDEX, LENGTHS, inventory_sha, npy_shape, read_meta,
-                                   shard_paths)
+from voiceflow.data.shard_durations import log_duration_summary, merge_counts, phone_summary
+from voiceflow.data.shards import (FORMAT_VERSION, INDEX, LENGTHS, PHONE_LENGTHS, inventory_sha, npy_shape,
+                                   read_meta, shard_paths)
 from voiceflow.errors import VoiceflowError
 from voiceflow.fileio import atomic_path, write_json
 from voiceflow.text import PhoneInventory
@@ -100,7 +102,8 @@ def write_shard(out: Path, name: str, mels: Sequence[np.ndarray], ids: Sequence[
                 phone_ids: Sequence[np.ndarray], phone_frames: Sequence[np.ndarray], n_mels: int, n_phones: int,
                 fingerprint: str = "{}", stats: np.ndarray | None = None,
                 skipped: Sequence[tuple[str, str]] = ()) -> dict:
-    """Write one shard atomically (mel, then meta); ``mels`` are (frames, n_mels). Returns its index entry."""
+    """Write one shard atomically (mel, then meta); ``mels`` are (frames, n_mels). Returns its index entry,
+    with its phone summary (``phone_lengths``, ``duration_counts``: see :func:`phone_summary`)."""
     frames = np.array([m.shape[0] for m in mels], dtype=np.int32)
     runs = np.array([len(p) for p in phone_ids], dtype=np.int64)
     mel = np.concatenate(list(mels), axis=0).astype(np.float16) if mels else np.zeros((0, n_mels), np.float16)
@@ -120,7 +123,9 @@ def write_shard(out: Path, name: str, mels: Sequence[np.ndarray], ids: Sequence[
         np.save(f, mel)
     with atomic_path(meta_path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **meta)
-    return {"name": name, "utterances": len(frames), "frames": int(frames.sum())}
+    phone_lengths, duration_counts = phone_summary(meta["phone_offsets"], meta["phone_frames"])
+    return {"name": name, "utterances": len(frames), "frames": int(frames.sum()), "phone_lengths": phone_lengths,
+            "duration_counts": duration_counts}
 
 
 def _shard_job(job: dict) -> dict:
@@ -164,8 +169,10 @@ def _complete(out: Path, name: str, expected: str) -> dict | None:
                              f"remove {out} or write to another --out")
     if not mel_path.is_file() or npy_shape(mel_path)[0] != int(meta["offsets"][-1]):
         return None
+    phone_lengths, duration_counts = phone_summary(meta["phone_offsets"], meta["phone_frames"])
     return {"name": name, "utterances": len(meta["frames"]), "frames": int(meta["frames"].sum()),
-            "lengths": meta["frames"], "stats": meta["stats"],
+            "lengths": meta["frames"], "stats": meta["stats"], "phone_lengths": phone_lengths,
+            "duration_counts": duration_counts,
             "skipped": list(zip(meta["skipped_ids"].tolist(), meta["skipped_errors"].tolist()))}
 
 
@@ -242,10 +249,18 @@ def write_shard_set(manifest: str | Path, out: str | Path, phones: str | Path, m
 
 def write_index(out: Path, mel: MelConfig, phones_sha: str, prints: Sequence[str], shards: Sequence[dict],
                 stats: MelStats | None = None, skipped: Sequence[tuple[str, str]] = ()) -> None:
-    """``lengths.npy`` then ``index.json`` (the set's commit point). ``shards``: entries with ``lengths``."""
+    """``lengths.npy``, ``phone_lengths.npy``, then ``index.json`` (the set's commit point). ``shards``:
+    entries with ``lengths`` and, for the duration model's summary, ``phone_lengths`` and ``duration_counts``
+    (without them in every entry, readers compute those from the metas)."""
     lengths = [np.asarray(s["lengths"], dtype=np.int32) for s in shards]
     with atomic_path(out / LENGTHS) as tmp, open(tmp, "wb") as f:
         np.save(f, np.concatenate(lengths) if lengths else np.zeros(0, np.int32))
+    durations = None
+    if all("phone_lengths" in s and "duration_counts" in s for s in shards):
+        phones = [np.asarray(s["phone_lengths"], dtype=np.int32) for s in shards]
+        with atomic_path(out / PHONE_LENGTHS) as tmp, open(tmp, "wb") as f:
+            np.save(f, np.concatenate(phones) if phones else np.zeros(0, np.int32))
+        durations = log_duration_summary(merge_counts([s["duration_counts"] for s in shards]))
     write_json(out / INDEX, {
         "version": FORMAT_VERSION, "n_mels": mel.n_mels, "dtype": "float16", "mel": dataclasses.asdict(mel),
         "phones_sha": phones_sha, "input_sha": hashlib.sha256("\n".join(prints).encode("utf-8")).hexdigest(),
@@ -253,4 +268,5 @@ def write_index(out: Path, mel: MelConfig, phones_sha: str, prints: Sequence[str
                    for s in shards],
         "stats": None if stats is None else {"mean": stats.mean, "std": stats.std, "frames": stats.frames},
         "skipped": [{"id": i, "error": e} for i, e in skipped],
+        "durations": durations,
     })

@@ -5,8 +5,12 @@ is a directory; each shard holds about an hour of utterances, concatenated::
 
     index.json              {"version": 1, "n_mels", "dtype": "float16", "mel": {MelConfig},
                              "phones_sha", "input_sha", "shards": [{"name", "utterances", "frames"}],
-                             "stats": {"mean", "std", "frames"} (optional), "skipped": [{"id", "error"}]}
+                             "stats": {"mean", "std", "frames"} (optional), "skipped": [{"id", "error"}],
+                             "durations": {"phones", "log_mean", "log_std"} (optional: log(1 + frames)
+                             over every phone run, for the duration model)}
     lengths.npy             int32 (utterances,): frames of every utterance, shards in index order
+    phone_lengths.npy       int32 (utterances,): phone runs of every utterance (with "durations" only;
+                            a set written without them has both computed from its metas)
     shard-000000.mel.npy    float16 (frames, n_mels): log-mels of the shard's utterances, end to end;
                             np.load(mmap_mode="r") maps it without reading it
     shard-000000.meta.npz   per utterance u of U, with R phone runs in the shard:
@@ -25,7 +29,8 @@ Expanding an utterance's runs (``np.repeat(phone_ids, phone_frames)``) gives exa
 :func:`voiceflow.align.frame_phone_ids` of its alignment. ``lengths.npy`` lets a sampler plan
 an epoch from one small file, without opening a shard. The writer is
 :mod:`voiceflow.data.shard_writer` (``voiceflow shards``), the sampler
-:mod:`voiceflow.data.shard_sampler`; this module reads::
+:mod:`voiceflow.data.shard_sampler`, the duration model's reader (phone runs, no mel)
+:mod:`voiceflow.data.shard_durations`; this module reads::
 
     ds = ShardDataset("data/shards/train", inventory, stats, cfg.mel)
     ds[(index, start, length)]      # like FeatureDataset: {"id", "mel" (length, M) float32, "phones" (length,)}
@@ -38,6 +43,7 @@ import dataclasses
 import hashlib
 from collections import OrderedDict
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -52,6 +58,7 @@ from voiceflow.text import PhoneInventory
 FORMAT_VERSION = 1
 INDEX = "index.json"
 LENGTHS = "lengths.npy"
+PHONE_LENGTHS = "phone_lengths.npy"
 META_KEYS = ("ids", "speakers", "offsets", "frames", "phone_ids", "phone_frames", "phone_offsets",
              "fingerprint", "stats", "skipped_ids", "skipped_errors")
 
@@ -78,16 +85,16 @@ def npy_shape(path: Path) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def read_meta(path: Path) -> dict[str, np.ndarray]:
-    """All arrays of a shard's meta .npz, with errors naming the file."""
+def read_meta(path: Path, keys: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """All arrays of a shard's meta .npz, or only ``keys`` (the others are not read), with errors naming the file."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            meta = {k: z[k] for k in z.files}
+            meta = {k: z[k] for k in (z.files if keys is None else [k for k in keys if k in z.files])}
     except FileNotFoundError:
         raise VoiceflowError(f"{path}: shard metadata not found") from None
     except (OSError, ValueError) as e:
         raise VoiceflowError(f"{path}: unreadable shard metadata ({e})") from None
-    missing = [k for k in META_KEYS if k not in meta]
+    missing = [k for k in (META_KEYS if keys is None else keys) if k not in meta]
     if missing:
         raise VoiceflowError(f"{path}: shard metadata lacks {', '.join(missing)}")
     return meta
@@ -144,8 +151,18 @@ class ShardIndex:
 
     def shard_lengths(self) -> list[np.ndarray]:
         """Per shard, the frames of its utterances (views of :meth:`lengths`)."""
-        lengths = self.lengths()
-        return [lengths[a:b] for a, b in zip(self.starts[:-1], self.starts[1:])]
+        return self.split(self.lengths())
+
+    def split(self, values: np.ndarray) -> list[np.ndarray]:
+        """Per shard, its utterances' part of ``values`` ((utterances,), shards in index order)."""
+        return [values[a:b] for a, b in zip(self.starts[:-1], self.starts[1:])]
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """``(shard, utterance within it)`` of a global index."""
+        if not 0 <= index < self.starts[-1]:
+            raise IndexError(f"utterance {index} out of range: {self.root} holds {self.starts[-1]}")
+        shard = int(np.searchsorted(self.starts, index, side="right")) - 1
+        return shard, index - int(self.starts[shard])
 
     def check(self, inventory: PhoneInventory | None = None, mel: MelConfig | None = None,
               phones_name: str = "the phone inventory") -> None:
@@ -195,10 +212,7 @@ class ShardDataset(Dataset):
 
     def locate(self, index: int) -> tuple[int, int]:
         """``(shard, utterance within it)`` of a global index."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"utterance {index} out of range: {self.index.root} holds {len(self)}")
-        shard = int(np.searchsorted(self.index.starts, index, side="right")) - 1
-        return shard, index - int(self.index.starts[shard])
+        return self.index.locate(index)
 
     def _shard(self, shard: int) -> tuple[np.ndarray, dict]:
         if shard in self._open:

@@ -14,8 +14,9 @@ newest one and continues exactly where it stopped.
 :func:`~voiceflow.train.objective.flow_matching_loss`) or "duration" (the duration model on
 per-phone durations, :func:`~voiceflow.train.duration_objective.duration_loss`, batched by
 a phone budget ``duration.max_phones``; "frames" in logs and stats then counts phones).
-For the audio model, ``data.train_manifest`` / ``data.valid_manifest`` may name a shard set
-directory (``voiceflow shards``): it is streamed by :class:`~voiceflow.data.shard_sampler.ShardBatchSampler`.
+For either model, ``data.train_manifest`` / ``data.valid_manifest`` may name a shard set
+directory (``voiceflow shards``): it is streamed by :class:`~voiceflow.data.shard_sampler.ShardBatchSampler`
+(the duration model reads only its phone runs, :class:`~voiceflow.data.shard_durations.ShardDurationDataset`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from voiceflow.config import Config, save_config
 from voiceflow.data.batching import FrameBudgetBatchSampler
 from voiceflow.data.dataset import FeatureDataset, collate
 from voiceflow.data.durations import DurationDataset, collate_durations
+from voiceflow.data.shard_durations import ShardDurationDataset
 from voiceflow.data.shard_sampler import ShardBatchSampler
 from voiceflow.data.shards import ShardDataset, is_shard_set
 from voiceflow.errors import VoiceflowError
@@ -97,12 +99,13 @@ class Trainer:
                 self.stats.save(self.exp_dir / "stats.json")
         self.acc.wait_for_everyone()
 
-    def _dataset(self, manifest: str) -> FeatureDataset | DurationDataset | ShardDataset:
-        """A features manifest, or a shard set directory (streamed by :class:`ShardBatchSampler`)."""
+    def _dataset(self, manifest: str) -> FeatureDataset | DurationDataset | ShardDataset | ShardDurationDataset:
+        """A features (or, for durations, aligned) manifest, or a shard set directory (streamed by
+        :class:`ShardBatchSampler`)."""
         shards = is_shard_set(manifest)
         if self.task == "duration":
             if shards:
-                raise VoiceflowError(f"{manifest}: a shard set; duration training reads an aligned manifest")
+                return ShardDurationDataset(manifest, self.inventory, self.cfg.mel, phones_name=self.cfg.data.phones)
             return DurationDataset(manifest, self.inventory, self.cfg.mel)
         if shards:
             return ShardDataset(manifest, self.inventory, self.stats, self.cfg.mel, phones_name=self.cfg.data.phones)
@@ -115,7 +118,7 @@ class Trainer:
                                    if self.task == "duration" else (d.max_frames, d.max_utt_frames, d.bucket_width))
         common = dict(seed=self.cfg.train.seed, shuffle=shuffle, rank=self.acc.process_index,
                       world=self.acc.num_processes)
-        if isinstance(dataset, ShardDataset):
+        if isinstance(dataset, (ShardDataset, ShardDurationDataset)):
             return ShardBatchSampler(dataset.shard_lengths(), budget, longest, bucket, group=d.shard_group, **common)
         return FrameBudgetBatchSampler(dataset.frames, budget, longest, bucket, **common)
 
