@@ -288,8 +288,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.strip().split("."), value
 
 
-def config_from_dict(data: dict | None, overrides: list[str] | None = None) -> Config:
-    cfg = Config()
+def fill_config(cfg, data: dict | None, overrides: list[str] | None = None):
+    """Apply a YAML mapping, then dotted ``key=value`` overrides, to the dataclass ``cfg``
+    (any config tree of dataclasses; an unknown key or a wrong type is an error naming it)."""
     _apply(cfg, data or {}, "")
     for text in overrides or []:
         path, value = parse_override(text)
@@ -300,8 +301,15 @@ def config_from_dict(data: dict | None, overrides: list[str] | None = None) -> C
     return cfg
 
 
-def load_config(path: str | Path | None, overrides: list[str] | None = None) -> Config:
-    """Load a YAML config (or the defaults when ``path`` is None) and apply overrides."""
+def config_from_dict(data: dict | None, overrides: list[str] | None = None) -> Config:
+    return fill_config(Config(), data, overrides)
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None, from_dict=config_from_dict):
+    """Load a YAML config (or the defaults when ``path`` is None) and apply overrides.
+
+    ``from_dict(data, overrides)`` builds the config: :func:`config_from_dict` (a run's
+    :class:`Config`) by default; other config trees (the vocoder's) pass their own."""
     data = {}
     if path is not None:
         path = Path(path)
@@ -312,7 +320,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
         except yaml.YAMLError as e:
             raise VoiceflowError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     try:
-        return config_from_dict(data, overrides)
+        return from_dict(data, overrides)
     except VoiceflowError as e:
         raise VoiceflowError(f"{path}: {e}" if path is not None else str(e)) from None
 

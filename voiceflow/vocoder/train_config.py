@@ -21,9 +21,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
-from voiceflow.config import MelConfig, _apply, _yaml_load, parse_override
+from voiceflow.config import MelConfig, fill_config, load_config
 from voiceflow.errors import VoiceflowError
 
 
@@ -160,30 +159,11 @@ def check_config(cfg: VocoderTrainingConfig) -> None:
 
 
 def vocoder_config_from_dict(data: dict | None, overrides: list[str] | None = None) -> VocoderTrainingConfig:
-    cfg = VocoderTrainingConfig()
-    _apply(cfg, data or {}, "")
-    for text in overrides or []:
-        path, value = parse_override(text)
-        nested = value
-        for part in reversed(path):
-            nested = {part: nested}
-        _apply(cfg, nested, "")
+    cfg = fill_config(VocoderTrainingConfig(), data, overrides)
     check_config(cfg)
     return cfg
 
 
 def load_vocoder_config(path: str | Path | None, overrides: list[str] | None = None) -> VocoderTrainingConfig:
     """Load a YAML config (or the defaults when ``path`` is None), apply overrides, check values."""
-    data = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise VoiceflowError(f"{path}: config file not found")
-        try:
-            data = _yaml_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise VoiceflowError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    try:
-        return vocoder_config_from_dict(data, overrides)
-    except VoiceflowError as e:
-        raise VoiceflowError(f"{path}: {e}" if path is not None else str(e)) from None
+    return load_config(path, overrides, from_dict=vocoder_config_from_dict)
