@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from voiceflow.config import MelConfig, fill_config, load_config
 from voiceflow.errors import VoiceflowError
 
