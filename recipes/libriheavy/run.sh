@@ -9,7 +9,7 @@
 #   bash recipes/libriheavy/run.sh --gpus 8                        # one node; see README for many
 #   bash recipes/libriheavy/run.sh --corpus-root /data/librilight --cuts /data/libriheavy \
 #        --librispeech-root /data/LibriSpeech                     # existing copies: no download
-#   bash recipes/libriheavy/run.sh --subsets small,dev,test_clean --on-error skip  # ~500 h first
+#   bash recipes/libriheavy/run.sh --download-parts small,cuts --subsets small,dev,test_clean --on-error skip
 #   bash recipes/libriheavy/run.sh --audio-config conf/smoke.yaml --dur-config conf/duration_smoke.yaml \
 #        --vocoder-config conf/vocoder_smoke.yaml               # minutes on a CPU: checks the wiring
 #
