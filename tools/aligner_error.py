@@ -39,7 +39,6 @@ Prints a table; with --json writes all figures.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time

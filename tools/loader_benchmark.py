@@ -44,7 +44,9 @@ from voiceflow.audio import MelStats  # noqa: E402
 from voiceflow.config import DataConfig, MelConfig  # noqa: E402
 from voiceflow.data.dataset import collate  # noqa: E402
 from voiceflow.data.shard_sampler import ShardBatchSampler  # noqa: E402
-from voiceflow.data.shard_writer import default_shard_frames, write_index, write_shard  # noqa: E402
+from voiceflow.data.shard_encoder import write_shard  # noqa: E402
+from voiceflow.data.shard_summary import write_index  # noqa: E402
+from voiceflow.data.shard_writer import default_shard_frames  # noqa: E402
 from voiceflow.data.shards import ShardDataset, ShardIndex, inventory_sha  # noqa: E402
 from voiceflow.text import PhoneInventory  # noqa: E402
 

@@ -57,12 +57,12 @@ def _open_text(path: Path, mode: str):
     return open(path, mode, encoding="utf-8")
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """Read a JSON Lines file (optionally gzip-compressed); errors name the file and line."""
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """``(line number, row)`` of a JSON Lines file (optionally gzip-compressed), one line at a
+    time; blank lines are skipped; errors name the file and line."""
     path = Path(path)
     if not path.is_file():
         raise VoiceflowError(f"{path}: file not found")
-    rows = []
     with _open_text(path, "r") as f:
         for n, line in enumerate(f, 1):
             line = line.strip()
@@ -74,8 +74,12 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
                 raise VoiceflowError(f"{path}:{n}: not valid JSON ({e.msg})") from None
             if not isinstance(row, dict):
                 raise VoiceflowError(f"{path}:{n}: expected a JSON object per line")
-            rows.append(row)
-    return rows
+            yield n, row
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Read a JSON Lines file (optionally gzip-compressed); errors name the file and line."""
+    return [row for _, row in iter_jsonl(path)]
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:

@@ -8,13 +8,15 @@
 #                  for the Voicebox evaluation sets likewise (--librispeech-root)
 #   1 manifests    voiceflow prepare: manifests of every split from the corpus's own layout
 #   2 text         voiceflow phonemize: normalised text; rows the G2P cannot say stop or skip
+#                  (the training split in pieces of --piece-rows rows, random samples of it)
 #   3 alignments   the user's MFA TextGrids (--textgrids DIR) or the built-in aligner;
 #                  then the phone inventory
 #   4 features     voiceflow shards: log-mels, phone ids and durations in streaming shards
 #                  (train, valid) and the global mel statistics
 #   5 audio model  voiceflow train (accelerate launch on --gpus N > 1)
 #   6 duration     voiceflow train with the duration config
-#   7 vocoder      voiceflow train-vocoder (--vocoder train), or a given vocos folder / hub id
+#   7 vocoder      voiceflow train-vocoder on the first piece of the training split (up to
+#                  $piece_rows utterances; --vocoder train), or a given vocos folder / hub id
 #   8 generate     held-out infilling and zero-shot TTS of the test split; with
 #                  --eval-sets librispeech also the Voicebox cross-sentence and continuation
 #                  sets of LibriSpeech test-clean (recipes/shared/evalsets/)
@@ -61,6 +63,7 @@ eval_list=${eval_list:-../shared/evalsets/librispeech_test_clean_4to10s_cross_se
 eval_max_items=${eval_max_items:-0}    # 0: every pair of the list
 prompt_seconds=${prompt_seconds:-3.0}  # Voicebox sec. 5.2: a 3 s prompt
 test_items=${test_items:-200}          # held-out test utterances used by stage 8 (0: all)
+piece_rows=${piece_rows:-200000}       # rows per piece of the training split in stages 2-4
 nfe=${nfe:-32}
 guidance=${guidance:-0.7}
 seed=${seed:-0}
@@ -86,7 +89,6 @@ if [ "$g2p" = auto ]; then
   g2p=$("$python" -c "from voiceflow.config import load_config; print(load_config('$audio_config').text.g2p)")
 fi
 done_marker() { echo "$1/.done.$2"; }
-splits="train valid test"
 raw=$data/manifests/raw
 text=$data/manifests/text
 aligned=$data/manifests/aligned
@@ -121,32 +123,48 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ] && [ ! -f "$(done_marker "$data" ma
   touch "$(done_marker "$data" manifests)"
 fi
 
+# The training split goes through stages 2-4 in pieces of $piece_rows rows (random samples of
+# it, local/split_manifest.py), so that no stage holds a 50 k-hour manifest at once; each
+# finished piece is kept, so an interrupted stage resumes at the next piece.
+pieces() { ls "$1"/piece-*.jsonl; }
+first_piece() { local f; for f in "$1"/piece-*.jsonl; do echo "$f"; return; done; }
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ] && [ ! -f "$(done_marker "$data" text)" ]; then
   log "stage 2: text normalisation and G2P ($g2p)"
-  for s in $splits; do
+  [ -d "$raw/train.d" ] || "$python" ../shared/local/split_manifest.py --manifest "$raw/train.jsonl" \
+    --out-dir "$raw/train.d" --rows-per-piece "$piece_rows" --seed "$seed"
+  for piece in $(pieces "$raw/train.d"); do
+    out=$text/train.d/$(basename "$piece")
+    [ -f "$out" ] || vf phonemize --manifest "$piece" --out "$out" --g2p "$g2p" --jobs "$nj" --on-error "$on_error"
+  done
+  for s in valid test; do
     vf phonemize --manifest "$raw/$s.jsonl" --out "$text/$s.jsonl" --g2p "$g2p" --jobs "$nj" --on-error "$on_error"
   done
   touch "$(done_marker "$data" text)"
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ] && [ ! -f "$(done_marker "$data" align)" ]; then
-  for s in $splits; do
-    if [ -n "$textgrids" ]; then
-      log "stage 3: importing the MFA TextGrids of $textgrids ($s)"
-      vf align --manifest "$text/$s.jsonl" --out "$aligned/$s.jsonl" --textgrids "$textgrids" --jobs "$nj" \
-        --on-error "$on_error"
-    else
-      log "stage 3: built-in aligner ($s)"
-      vf align --manifest "$text/$s.jsonl" --out "$aligned/$s.jsonl" --g2p "$g2p" --jobs "$nj" --on-error "$on_error"
-    fi
+  if [ -n "$textgrids" ]; then
+    log "stage 3: importing the MFA TextGrids of $textgrids"
+    how=(--textgrids "$textgrids")
+  else
+    log "stage 3: built-in aligner"
+    how=(--g2p "$g2p")
+  fi
+  for piece in $(pieces "$text/train.d"); do
+    out=$aligned/train.d/$(basename "$piece")
+    [ -f "$out" ] || vf align --manifest "$piece" --out "$out" "${how[@]}" --jobs "$nj" --on-error "$on_error"
   done
-  vf phones --out "$data/phones.txt" $(for s in $splits; do echo --manifest "$aligned/$s.jsonl"; done)
+  for s in valid test; do
+    vf align --manifest "$text/$s.jsonl" --out "$aligned/$s.jsonl" "${how[@]}" --jobs "$nj" --on-error "$on_error"
+  done
+  vf phones --out "$data/phones.txt" --manifest "$aligned/train.d" --manifest "$aligned/valid.jsonl" \
+    --manifest "$aligned/test.jsonl"
   touch "$(done_marker "$data" align)"
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ] && [ ! -f "$(done_marker "$data" shards)" ]; then
   log "stage 4: features in shards ($nj workers)"
-  vf shards --manifest "$aligned/train.jsonl" --out "$data/shards/train" --phones "$data/phones.txt" \
+  vf shards --manifest "$aligned/train.d" --out "$data/shards/train" --phones "$data/phones.txt" \
     --stats "$data/stats.json" --config "$audio_config" --jobs "$nj" --on-error "$on_error"
   vf shards --manifest "$aligned/valid.jsonl" --out "$data/shards/valid" --phones "$data/phones.txt" \
     --config "$audio_config" --jobs "$nj" --on-error "$on_error"
@@ -172,7 +190,7 @@ if [ "$vocoder" = train ]; then vocoder_spec=$exp/vocoder/vocos; else vocoder_sp
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ] && [ "$vocoder" = train ] && [ ! -f "$(done_marker "$exp" vocoder)" ]; then
   log "stage 7: vocos on the corpus's audio ($vocoder_config)"
   "${launch[@]}" voiceflow.bin.train_vocoder --config "$vocoder_config" train.exp_dir="$exp/vocoder" \
-    train.seed="$seed" data.train_manifest="$raw/train.jsonl" data.valid_manifest="$raw/valid.jsonl"
+    train.seed="$seed" data.train_manifest="$(first_piece "$raw/train.d")" data.valid_manifest="$raw/valid.jsonl"
   touch "$(done_marker "$exp" vocoder)"
 fi
 

@@ -38,8 +38,10 @@ def _run(cmd: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
 
 def _check_run(tmp: Path, sets: list[str]) -> None:
     data, exp = tmp / "data", tmp / "exp"
-    for split in ("train", "valid", "test"):
-        rows = [json.loads(x) for x in (data / "manifests" / "aligned" / f"{split}.jsonl").read_text().splitlines()]
+    aligned = data / "manifests" / "aligned"
+    for files in (sorted((aligned / "train.d").glob("piece-*.jsonl")), [aligned / "valid.jsonl"],
+                  [aligned / "test.jsonl"]):
+        rows = [json.loads(x) for f in files for x in f.read_text().splitlines()]
         assert rows and all(r["alignment"] and r["alignment"][-1][2] == pytest.approx(r["duration"], abs=0.02)
                             for r in rows)
     index = json.loads((data / "shards" / "train" / "index.json").read_text())
@@ -63,8 +65,15 @@ def _check_run(tmp: Path, sets: list[str]) -> None:
 @needs_flite
 def test_ljspeech_recipe(tmp_path):
     corpus = make_ljspeech(tmp_path / "corpus", 1, 12)
-    _run(_smoke("ljspeech", tmp_path, corpus, "--prepare-opts", "--valid-size 1 --test-size 3"))
+    _run(_smoke("ljspeech", tmp_path, corpus, "--prepare-opts", "--valid-size 1 --test-size 3",
+                "--piece-rows", "3"))
     _check_run(tmp_path, ["heldout"])
+    # the 8 training clips went through stages 2-4 in pieces (random samples of 3 rows on average)
+    raw = sorted((tmp_path / "data/manifests/raw/train.d").glob("piece-*.jsonl"))
+    ids = [json.loads(x)["id"] for f in raw for x in f.read_text().splitlines()]
+    assert len(raw) >= 2 and sorted(ids) == sorted(json.loads(x)["id"] for x in
+                                                   (tmp_path / "data/manifests/raw/train.jsonl").read_text().splitlines())
+    assert json.loads((tmp_path / "data/shards/train/index.json").read_text())["shards"]
     # idempotent: a rerun of the data stages does nothing
     again = _run(_smoke("ljspeech", tmp_path, corpus, "--stop-stage", "4"))
     assert "stage 1" not in again.stdout and "stage 4" not in again.stdout
@@ -119,5 +128,6 @@ def test_libriheavy_recipe_reads_cuts_of_long_recordings(tmp_path):
     _run(_smoke("libriheavy", tmp_path, corpus, "--cuts", str(corpus.cuts), "--librispeech-root", str(ls_root),
                 "--eval-list", str(pairs), "--prompt-seconds", "1.0", "--subsets", "small,dev,test_clean"))
     _check_run(tmp_path, ["heldout", "librispeech_cross", "librispeech_continuation"])
-    train = [json.loads(x) for x in (tmp_path / "data/manifests/aligned/train.jsonl").read_text().splitlines()]
+    train = [json.loads(x) for f in sorted((tmp_path / "data/manifests/aligned/train.d").glob("piece-*.jsonl"))
+             for x in f.read_text().splitlines()]
     assert all("offset" in r for r in train) and len({r["audio"] for r in train}) < len(train)

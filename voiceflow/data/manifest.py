@@ -11,10 +11,12 @@ Stages never edit a manifest in place: they read one and write another (atomical
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Iterator, Sequence
 
 from voiceflow.errors import VoiceflowError
-from voiceflow.fileio import read_jsonl, write_jsonl
+from voiceflow.fileio import iter_jsonl, read_jsonl, write_jsonl
 
 BASE_KEYS = ("id", "audio", "speaker", "text", "duration")
 
@@ -34,6 +36,37 @@ def load_manifest(path: str | Path, require: tuple[str, ...] = BASE_KEYS) -> lis
                 raise VoiceflowError(f"{path}:{n}: duplicate id {row['id']!r}")
             seen.add(row["id"])
     return rows
+
+
+def iter_manifest(path: str | Path, require: tuple[str, ...] = BASE_KEYS) -> Iterator[tuple[int, dict]]:
+    """``(line number, row)`` of a manifest, one line at a time (never all rows), checking that every
+    row has the ``require``d keys; an empty manifest is an error. Ids are not checked for uniqueness."""
+    empty = True
+    for n, row in iter_jsonl(path):
+        missing = [k for k in require if k not in row]
+        if missing:
+            raise VoiceflowError(f"{path}:{n}: missing key(s) {', '.join(missing)}")
+        empty = False
+        yield n, row
+    if empty:
+        raise VoiceflowError(f"{path}: manifest is empty")
+
+
+def manifest_files(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
+    """The manifests named by ``paths``, in order: a file names itself, a directory its ``*.jsonl``
+    files in sorted name order (the pieces of a manifest too large to read at once)."""
+    files = []
+    for path in map(Path, [paths] if isinstance(paths, (str, os.PathLike)) else paths):
+        if path.is_dir():
+            pieces = sorted((p for p in path.glob("*.jsonl") if p.is_file()), key=lambda p: p.name)
+            if not pieces:
+                raise VoiceflowError(f"{path}: directory holds no *.jsonl manifest")
+            files.extend(pieces)
+        else:
+            files.append(path)
+    if not files:
+        raise ValueError("no manifest given")
+    return files
 
 
 def save_manifest(path: str | Path, rows: list[dict]) -> None:
