@@ -95,11 +95,16 @@ aligned=$data/manifests/aligned
 mkdir -p "$data" "$exp"
 t_start=$(date +%s)
 
+given_root=$corpus_root
 if [ -z "$corpus_root" ]; then corpus_root=$download/$corpus_dir; fi
+usable_copy() { "$python" -c "import sys; from voiceflow.data.download import existing_copy; \
+sys.exit(0 if existing_copy('$corpus', sys.argv[1]) else 1)" "$1"; }
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ] && [ ! -f "$(done_marker "$data" download)" ]; then
-  if [ -e "$corpus_root" ] && "$python" -c "import sys; from voiceflow.data.download import existing_copy; \
-sys.exit(0 if existing_copy('$corpus', '$corpus_root') else 1)"; then
+  if [ -e "$corpus_root" ] && usable_copy "$corpus_root"; then
     log "stage 0: using the existing copy $corpus_root"
+  elif [ -n "$given_root" ]; then
+    echo "error: --corpus-root $given_root: not a copy of $corpus (see recipes/README.md for the layout)" >&2
+    exit 1
   else
     log "stage 0: downloading $corpus ($download_parts) into $download"
     vf download --corpus "$corpus" --dest "$download" ${download_parts:+--parts "$download_parts"}

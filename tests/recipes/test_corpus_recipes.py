@@ -77,6 +77,11 @@ def test_ljspeech_recipe(tmp_path):
     # idempotent: a rerun of the data stages does nothing
     again = _run(_smoke("ljspeech", tmp_path, corpus, "--stop-stage", "4"))
     assert "stage 1" not in again.stdout and "stage 4" not in again.stdout
+    # a --corpus-root that is not a copy of the corpus is an error, never a download
+    wrong = subprocess.run(_smoke("ljspeech", tmp_path / "other", tmp_path / "nowhere", "--stop-stage", "1"),
+                           capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 1 and "not a copy of ljspeech" in wrong.stderr
+    assert not (tmp_path / "other" / "downloads").exists()
 
 
 @pytest.mark.slow

@@ -116,5 +116,16 @@ def load_file(ckpt: Path, stem: str, map_location="cpu"):
         raise VoiceflowError(f"{path}: unreadable checkpoint file ({type(e).__name__})") from None
 
 
+def restore_rng(accelerator, ckpt: Path, state: dict) -> None:
+    """Restore this rank's RNG states from ``ckpt``; warn (resume not bit-exact) when the
+    checkpoint was written by another number of processes."""
+    rng_file = ckpt / f"rng-rank{accelerator.process_index}.pt"
+    if state.get("world") == accelerator.num_processes and rng_file.is_file():
+        set_rng_state(torch.load(rng_file, weights_only=False))
+    else:
+        accelerator.print(f"warning: {ckpt} was written by {state.get('world')} process(es); "
+                          f"resuming on {accelerator.num_processes} is not bit-exact")
+
+
 def load_trainer_state(ckpt: Path) -> dict:
     return json.loads((ckpt / "trainer.json").read_text())

@@ -154,12 +154,7 @@ class Trainer:
         for key in ("step", "epoch", "position", "skipped", "frames_seen"):
             setattr(self, key, int(state[key]))
         self.train_seconds = float(state.get("train_seconds", 0.0))
-        rng_file = found / f"rng-rank{self.acc.process_index}.pt"
-        if state.get("world") == self.acc.num_processes and rng_file.is_file():
-            ckpt.set_rng_state(torch.load(rng_file, weights_only=False))
-        else:
-            self.acc.print(f"warning: {found} was written by {state.get('world')} process(es); "
-                           f"resuming on {self.acc.num_processes} is not bit-exact")
+        ckpt.restore_rng(self.acc, found, state)
         self.acc.print(f"resumed from {found} at step {self.step}")
 
     # ----------------------------------------------------------------------------- loop

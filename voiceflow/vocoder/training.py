@@ -260,12 +260,7 @@ class VocoderTrainer:
             setattr(self, key, int(state[key]))
         self.skipped = {k: int(v) for k, v in state["skipped"].items()}
         self.train_seconds = float(state.get("train_seconds", 0.0))
-        rng_file = found / f"rng-rank{self.acc.process_index}.pt"
-        if state.get("world") == self.acc.num_processes and rng_file.is_file():
-            ckpt.set_rng_state(torch.load(rng_file, weights_only=False))
-        else:
-            self.acc.print(f"warning: {found} was written by {state.get('world')} process(es); "
-                           f"resuming on {self.acc.num_processes} is not bit-exact")
+        ckpt.restore_rng(self.acc, found, state)
         note = f" (init_from {self.cfg.init_from} is ignored when resuming)" if self.cfg.init_from else ""
         self.acc.print(f"resumed from {found} at step {self.step}{note}")
 
