@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from voiceflow.audio import save_wav  # noqa: E402
+from voiceflow.data.evalsets import prompt_cut as evalset_prompt_cut  # noqa: E402
 from voiceflow.data.manifest import load_manifest, load_row_audio  # noqa: E402
 from voiceflow.errors import VoiceflowError  # noqa: E402
 from voiceflow.fileio import atomic_path, write_jsonl  # noqa: E402
@@ -56,15 +57,18 @@ def choose(rows: list[dict], max_items: int, seed: int) -> list[dict]:
 
 def prompt_cut(row: dict, seconds: float) -> tuple[float, str]:
     """End time and words of the longest word-aligned prefix of ``row`` within ``seconds``
-    (``seconds`` <= 0: the whole utterance)."""
+    (``seconds`` <= 0: the whole utterance), cut as the LibriSpeech sets cut their prompts
+    (voiceflow.data.evalsets.prompt_cut: in the pause after the last kept word)."""
     if seconds <= 0:
         return float(row["duration"]), str(row["text"])
-    words = [w for w in row.get("words", []) if float(w[2]) <= seconds]
+    words = [(str(w), float(a), float(b)) for w, a, b in row.get("words", [])]
     if not words:
-        raise VoiceflowError(f"{row['id']}: no word ends within {seconds} s (no 'words' in the aligned row?)")
-    end = float(words[-1][2])
-    # keep the pause after the last word when it is short, never past the limit
-    return min(seconds, end + 0.1), " ".join(str(w[0]) for w in words)
+        raise VoiceflowError(f"{row['id']}: the aligned row has no 'words'")
+    try:
+        k, end = evalset_prompt_cut(words, float(row["duration"]), seconds)
+    except VoiceflowError as e:
+        raise VoiceflowError(f"{row['id']}: {e}") from None
+    return end, " ".join(w for w, _, _ in words[:k])
 
 
 def main(argv=None) -> int:
