@@ -119,10 +119,11 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ] && [ ! -f "$(done_marker "$exp" dur
 fi
 
 gen_dir=$exp/infer/nfe${nfe}_euler_cfg0_seed${seed}
+guided=$(awk -v g="$guidance" 'BEGIN { print (g + 0 != 0) ? "true" : "false" }')
 tts_dir=$exp/tts/nfe${nfe}_euler_cfg${guidance}_seed${seed}
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   log "stage 4: held-out infilling (NFE $nfe, Euler, spans of $span_seconds s)"
-  for g in 0 "$guidance"; do
+  for g in 0 $($guided && echo "$guidance"); do
     "$python" -m voiceflow.bin.generate --checkpoint "$exp" --manifest "$corpus/manifests/demo_test.jsonl" \
       --out-root "$exp/infer" --span-seconds "$span_seconds" --nfe "$nfe" --guidance "$g" --seed "$seed" \
       ${vocoder:+--vocoder "$vocoder"}
@@ -138,10 +139,13 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   log "stage 5: report"
   check_flag=""
   [ "$check" = true ] && check_flag=--check
+  # the trained model's span L1s are read from stage 4's directories (checked to match)
+  generated=(--generated "$gen_dir")
+  $guided && generated+=(--generated "$exp/infer/nfe${nfe}_euler_cfg${guidance}_seed${seed}")
   "$python" -m voiceflow.bin.score --checkpoint "$exp" --manifest "$corpus/manifests/demo_test.jsonl" \
     --span-seconds "$span_seconds" --nfe "$nfe" --guidance "$guidance" --seed "$seed" \
-    --out "$gen_dir/report.json" $check_flag
-  "$python" local/tts_report.py --synth-dir "$tts_dir" --report "$gen_dir/report.json" $check_flag
+    --out "$gen_dir/report.json" "${generated[@]}" $check_flag
+  "$python" local/tts_report.py --synth-dir "$tts_dir" --report "$gen_dir/report.json" --jobs "$nj" $check_flag
 fi
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   log "stage 6: ablation of paths and couplings ($ablation_variants; $ablation_steps steps each)"

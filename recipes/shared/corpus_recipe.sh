@@ -224,7 +224,8 @@ fi
 if [ $stage -le 9 ] && [ $stop_stage -ge 9 ]; then
   log "stage 9: metrics"
   vf score --checkpoint "$exp/audio" --manifest "$exp/testsets/heldout/infill.jsonl" --span-seconds "$span_seconds" \
-    --nfe "$nfe" --guidance "$guidance" --seed "$seed" --out "$exp/eval/heldout_infill/report.json"
+    --nfe "$nfe" --guidance "$guidance" --seed "$seed" --out "$exp/eval/heldout_infill/report.json" \
+    --generated "$exp/infer/$setup"
   sets=(heldout)
   [[ ",$eval_sets," == *,librispeech,* ]] && sets+=(librispeech_cross librispeech_continuation)
   for set in "${sets[@]}"; do

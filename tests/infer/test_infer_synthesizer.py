@@ -78,6 +78,43 @@ def test_masked_l1_report(trained):
     assert span_l1(mean_fill(it), it.mel, it.mask) == pytest.approx((it.mel[it.mask] - fill).abs().mean().item())
 
 
+def test_score_reads_generated_directories_and_refuses_mismatches(trained, tmp_path):
+    """The span L1s that generate records equal what the report samples itself, and a
+    directory made with other settings is an error naming its meta.jsonl."""
+    from voiceflow.errors import VoiceflowError
+    from voiceflow.infer import Synthesizer
+    from voiceflow.infer.loading import load_audio_model
+    from voiceflow.infer.scoring import generated_by_guidance, masked_l1_report
+
+    c, exp = trained
+    manifest = tmp_path / "items.jsonl"
+    manifest.write_text("".join(json.dumps({**r, "span": [0.05, 0.15]}) + "\n" for r in c["rows"][:4]))
+    synth = Synthesizer(exp, device="cpu", vocoder="griffinlim")
+    untrained = Synthesizer(load_audio_model(exp, "cpu", weights="untrained"), device="cpu")
+    dirs = [synth.generate(manifest, tmp_path / "out", nfe=4, guidance=g, seed=2) for g in (0.0, 0.5)]
+    for d in dirs:
+        assert all(m["masked_l1"] > 0 for m in map(json.loads, (d / "meta.jsonl").read_text().splitlines()))
+    items = synth.items_from_manifest(manifest)
+    sampled = masked_l1_report(synth, untrained, items, nfe=4, solver="euler", guidance=0.5, seed=2)
+    read = masked_l1_report(synth, untrained, items, nfe=4, solver="euler", guidance=0.5, seed=2,
+                            generated=generated_by_guidance(dirs))
+    assert read["read_from_generated"] == {"masked_l1_trained": str(dirs[0]), "masked_l1_trained_guided": str(dirs[1])}
+    for key in ("masked_l1_trained", "masked_l1_trained_guided", "masked_l1_untrained", "masked_l1_mean_fill"):
+        assert read[key] == pytest.approx(sampled[key], abs=1e-5)
+    with pytest.raises(VoiceflowError, match=r"meta.jsonl: item .*: seed 2, but the report samples with 3"):
+        masked_l1_report(synth, untrained, items, 4, "euler", 0.5, 3, generated=generated_by_guidance(dirs))
+    with pytest.raises(VoiceflowError, match=r"nfe 4, but the report samples with 8"):
+        masked_l1_report(synth, untrained, items, 8, "euler", 0.5, 2, generated={0.0: dirs[0]})
+    with pytest.raises(VoiceflowError, match=r"guidance 0.5, which the report does not use"):
+        masked_l1_report(synth, untrained, items, 4, "euler", 0.7, 2, generated=generated_by_guidance(dirs))
+    shifted = [synth.prepare(it.id, c["rows"][j]["audio"], c["rows"][j]["alignment"], 0.02, 0.15)
+               for j, it in enumerate(items)]
+    with pytest.raises(VoiceflowError, match=r"span_frames"):
+        masked_l1_report(synth, untrained, shifted, 4, "euler", 0.0, 2, generated={0.0: dirs[0]})
+    with pytest.raises(VoiceflowError, match=r"second directory sampled with guidance 0"):
+        generated_by_guidance([dirs[0], dirs[0]])
+
+
 @pytest.mark.parametrize("solver,options", [
     ("stochastic_euler", {"noise_scale": 0.5}), ("euler", {"schedule": "sway", "sway": -1.0}),
     ("midpoint", {"schedule": "sway", "sway": 0.5})])

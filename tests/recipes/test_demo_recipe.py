@@ -29,6 +29,9 @@ def test_demo_recipe_runs_every_stage(tmp_path):
         assert report[key] > 0
     assert set(report["per_speaker"]) == {"slt", "kal16"} and report["items"] == 4
     assert 1.0 - 0.05 <= report["masked_seconds_mean"] <= 2.0 + 0.1  # spans of 1-2 s of whole words
+    # the trained model's L1s come from stage 4's wavs' meta.jsonl, not a second sampling
+    assert report["read_from_generated"] == {"masked_l1_trained": str(gen),
+                                             "masked_l1_trained_guided": str(gen.parent / "nfe16_euler_cfg0.7_seed0")}
     assert sorted(p.name for p in gen.glob("*.wav")) == ["kal16_test_0000.wav", "kal16_test_0001.wav",
                                                           "slt_test_0000.wav", "slt_test_0001.wav"]
     # zero-shot TTS: one unseen sentence per voice, WER beside the ground truth's, speaker similarity

@@ -25,7 +25,7 @@ import torch
 
 from voiceflow.audio import load_audio
 from voiceflow.errors import VoiceflowError
-from voiceflow.eval.asr import load_asr
+from voiceflow.eval.asr import load_asr, transcribe_many
 from voiceflow.eval.speaker import load_speaker
 from voiceflow.eval.stats import mean_ci, ratio_ci
 from voiceflow.eval.texts import normalise, word_errors
@@ -44,22 +44,26 @@ def _tts_rows(out_dir: Path) -> list[dict]:
 
 
 def zero_shot_report(out_dir: str | Path, asr: str = "pocketsphinx", speaker: str = "resemblyzer",
-                     device: str = "cpu") -> dict:
+                     device: str = "cpu", jobs: int = 1) -> dict:
+    """The report of a synth directory; ``jobs`` processes share the pocketsphinx decoding."""
     out_dir = Path(out_dir)
     rows = _tts_rows(out_dir)
     recogniser = load_asr(asr, device)
     encoder = load_speaker(speaker, device)
     sr_asr, sr_spk = recogniser.sample_rate, encoder.sample_rate
 
+    generated = [out_dir / f"{r['id']}.wav" for r in rows]
+    references = [r["reference"] for r in rows if r.get("reference")]
+    texts = transcribe_many(recogniser, [load_audio(w, sr_asr) for w in generated + references], jobs)
+    hyp_generated, hyp_reference = iter(texts[:len(rows)]), iter(texts[len(rows):])
     gen_err, gt_err, totals, items = [], [], [], []
     for r in rows:
-        ref = normalise(r["text"]).split()
-        wav = out_dir / f"{r['id']}.wav"
-        errors, n = word_errors(" ".join(ref), recogniser.transcribe(load_audio(wav, sr_asr)))
+        ref = " ".join(normalise(r["text"]).split())
+        errors, n = word_errors(ref, next(hyp_generated))
         gen_err.append(errors)
         totals.append(n)
         if r.get("reference"):
-            gt_err.append(word_errors(" ".join(ref), recogniser.transcribe(load_audio(r["reference"], sr_asr)))[0])
+            gt_err.append(word_errors(ref, next(hyp_reference))[0])
         items.append({"id": r["id"], "speaker": r["speaker"], "wer": errors / max(n, 1)})
 
     prompts: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)  # speaker -> prompt -> embedding

@@ -9,17 +9,24 @@ For held-out utterances with a masked span, in the normalised mel space (the mod
 Each is the mean absolute error over the span's frames and mel bins, averaged over
 utterances (each utterance weighs the same), overall and per speaker. The trained
 model is also reported with the given guidance strength.
+
+The trained model's samples need not be drawn twice: a ``voiceflow generate`` directory of
+the same items, checkpoint and sampling settings already holds each span's L1 in its
+``meta.jsonl`` (``generated=``). Every item and setting is checked against the report's;
+any difference is an error, never a silent mix.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import torch
 
 from voiceflow.errors import VoiceflowError
 from voiceflow.flow import masked_l1
-from voiceflow.infer.synthesizer import InfillItem, Synthesizer
+from voiceflow.fileio import read_jsonl
+from voiceflow.infer.synthesizer import InfillItem, Synthesizer, solver_options
 
 # What "the model learned" means for the demo recipe (issue 2): the trained model's masked L1
 # is at most 0.8 x the mean fill's and at most 0.5 x the untrained model's.
@@ -58,14 +65,74 @@ def masked_l1_values(synth: Synthesizer, items: list[InfillItem], nfe: int, solv
     return [span_l1(m, it.mel, it.mask) for m, it in zip(mels, items)]
 
 
+def generated_l1_values(out_dir: str | Path, synth: Synthesizer, items: list[InfillItem], nfe: int, solver: str,
+                        guidance: float, seed: int, **options) -> list[float]:
+    """The masked-region L1 of every item as recorded by ``voiceflow generate`` in ``out_dir``.
+
+    Raises a VoiceflowError naming the directory unless it holds every item with the same
+    span, sampled from the same checkpoint and weights with the same solver settings.
+    """
+    meta = Path(out_dir) / "meta.jsonl"
+    if not meta.is_file():
+        raise VoiceflowError(f"{meta}: no such file (not a voiceflow generate directory)")
+    rows = {r["id"]: r for r in read_jsonl(meta)}
+    expected = {"checkpoint": str(Path(synth.loaded.checkpoint).resolve()), "step": synth.loaded.step,
+                "weights": synth.loaded.weights, "solver": solver, "nfe": nfe, "guidance": guidance, "seed": seed,
+                **solver_options(solver, options)}
+    values = []
+    for it in items:
+        row = rows.get(it.id)
+        if row is None:
+            raise VoiceflowError(f"{meta}: item {it.id} was not generated")
+        wanted = {**expected, "span_frames": it.meta["span_frames"]}
+        for key, value in wanted.items():
+            if row.get(key) != value:
+                raise VoiceflowError(f"{meta}: item {it.id}: {key} {row.get(key)!r}, but the report samples "
+                                     f"with {value!r}")
+        if "masked_l1" not in row:
+            raise VoiceflowError(f"{meta}: item {it.id}: no masked_l1 (written by an older voiceflow generate)")
+        values.append(float(row["masked_l1"]))
+    return values
+
+
+def generated_by_guidance(dirs: list[str | Path]) -> dict[float, Path]:
+    """Generate directories keyed by the guidance strength their meta.jsonl records."""
+    out: dict[float, Path] = {}
+    for d in dirs:
+        meta = Path(d) / "meta.jsonl"
+        if not meta.is_file():
+            raise VoiceflowError(f"{meta}: no such file (not a voiceflow generate directory)")
+        rows = read_jsonl(meta)
+        if not rows or "guidance" not in rows[0]:
+            raise VoiceflowError(f"{meta}: no generated items with a guidance strength")
+        g = float(rows[0]["guidance"])
+        if g in out:
+            raise VoiceflowError(f"{d}: a second directory sampled with guidance {g:g} (first: {out[g]})")
+        out[g] = Path(d)
+    return out
+
+
 def masked_l1_report(trained: Synthesizer, untrained: Synthesizer, items: list[InfillItem], nfe: int,
-                     solver: str, guidance: float, seed: int, max_frames: int = 20000, **options) -> dict:
+                     solver: str, guidance: float, seed: int, max_frames: int = 20000,
+                     generated: dict[float, str | Path] | None = None, **options) -> dict:
+    """``generated``: guidance strength -> a generate directory of the trained model's samples
+    at that strength, read instead of sampling again."""
     values: dict[str, list[float]] = {}
     runs = [("masked_l1_trained", trained, 0.0), ("masked_l1_untrained", untrained, 0.0)]
     if guidance:
         runs.append(("masked_l1_trained_guided", trained, guidance))
+    generated = {float(g): d for g, d in (generated or {}).items()}
+    unused = set(generated) - {g for name, synth, g in runs if synth is trained}
+    if unused:
+        raise VoiceflowError(f"{generated[min(unused)]}: sampled with guidance {min(unused):g}, which the report "
+                             f"does not use (0 and {guidance:g})")
+    reused = {}
     for name, synth, g in runs:
-        values[name] = masked_l1_values(synth, items, nfe, solver, g, seed, max_frames, **options)
+        if synth is trained and g in generated:
+            values[name] = generated_l1_values(generated[g], trained, items, nfe, solver, g, seed, **options)
+            reused[name] = str(generated[g])
+        else:
+            values[name] = masked_l1_values(synth, items, nfe, solver, g, seed, max_frames, **options)
     values["masked_l1_mean_fill"] = [span_l1(mean_fill(it), it.mel, it.mask) for it in items]
     report = _summarise(values, [it.meta.get("speaker", "") for it in items])
     trained_l1 = report["masked_l1_trained"]
@@ -75,6 +142,8 @@ def masked_l1_report(trained: Synthesizer, untrained: Synthesizer, items: list[I
     report["masked_seconds_mean"] = sum(
         it.mask.sum().item() for it in items) / len(items) * trained.cfg.mel.hop_length / trained.cfg.mel.sample_rate
     report["sampling"] = {"solver": solver, "nfe": nfe, "guidance": guidance, "seed": seed, **options}
+    if reused:
+        report["read_from_generated"] = reused
     return report
 
 

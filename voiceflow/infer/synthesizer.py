@@ -22,7 +22,7 @@ the stochastic sampler's per-step noise) depends only on (seed, item id), never 
 
 ``generate`` writes ``<out_root>/nfe<N>_<solver>_cfg<a>_seed<s>/`` holding one ``<id>.wav``
 per item and ``meta.jsonl`` (text, prompt, masked span, checkpoint, solver, NFE, guidance,
-seed, timings). Each item's span is its manifest's ``span`` ([start_s, end_s]) or, with
+seed, the span's L1 to the recording in normalised mel units (``masked_l1``), timings). Each item's span is its manifest's ``span`` ([start_s, end_s]) or, with
 ``span_seconds=(lo, hi)``, a run of whole words of that length drawn with the seed. The
 whole directory is assembled under a temporary name and renamed when complete.
 """
@@ -43,6 +43,7 @@ from voiceflow.align import frame_phone_ids, validate_alignment
 from voiceflow.data.manifest import load_manifest, resolve
 from voiceflow.errors import VoiceflowError
 from voiceflow.fileio import atomic_path, write_jsonl
+from voiceflow.flow import masked_l1
 from voiceflow.infer.loading import LoadedModel, experiment_dir_of, load_audio_model
 from voiceflow.infer.sampler import InfillSampler, compose, frame_budget_batches
 from voiceflow.infer.spans import choose_word_span, snap_span
@@ -81,7 +82,7 @@ def output_dir_name(nfe: int, solver: str, guidance: float, seed: int, **options
     return f"nfe{nfe}_{solver_label(solver, **options)}_cfg{guidance:g}_seed{seed}"
 
 
-def _solver_options(solver: str, options: dict) -> dict:
+def solver_options(solver: str, options: dict) -> dict:
     """The options that shaped the sampling, for meta.jsonl."""
     out = {"schedule": options.get("schedule", "uniform")}
     if out["schedule"] == "sway":
@@ -250,9 +251,9 @@ class Synthesizer:
         items = self.items_from_manifest(manifest, span_seconds, seed)
         mels = self.infill_items(items, nfe, solver, guidance, seed, max_frames, **options)
         out_dir = Path(out_root) / output_dir_name(nfe, solver, guidance, seed, **options)
-        common = {"checkpoint": str(self.loaded.checkpoint), "step": self.loaded.step,
+        common = {"checkpoint": str(Path(self.loaded.checkpoint).resolve()), "step": self.loaded.step,
                   "weights": self.loaded.weights, "solver": solver, "nfe": nfe, "guidance": guidance,
-                  "seed": seed, **_solver_options(solver, options), "vocoder": self.vocoder.name}
+                  "seed": seed, **solver_options(solver, options), "vocoder": self.vocoder.name}
         rows = []
         with atomic_path(out_dir, is_dir=True) as tmp:
             for item, mel in zip(items, mels):
@@ -263,6 +264,7 @@ class Synthesizer:
                 audio_s = wav.numel() / self.cfg.mel.sample_rate
                 sample_s = item.meta.pop("sample_s", None)
                 rows.append({"id": item.id, **item.meta, **common,
+                             "masked_l1": round(masked_l1(mel, item.mel, item.mask).item(), 6),
                              "timings": {"sample_s": sample_s, "vocode_s": round(vocode_s, 4),
                                          "audio_s": round(audio_s, 4)}})
             write_jsonl(Path(tmp) / "meta.jsonl", rows)

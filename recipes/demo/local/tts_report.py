@@ -2,7 +2,7 @@
 
 Usage:
     python local/tts_report.py --synth-dir exp/demo/tts/nfe16_euler_cfg0.7_seed0 \
-        --report exp/demo/infer/nfe16_euler_cfg0_seed0/report.json [--check]
+        --report exp/demo/infer/nfe16_euler_cfg0_seed0/report.json [--jobs 2] [--check]
 
 Adds "tts": pocketsphinx WER of the generated speech beside the WER of the ground truth of
 the same sentences, and resemblyzer speaker similarity: each output's mean cosine to the
@@ -28,9 +28,10 @@ def main(argv=None) -> int:
     p.add_argument("--synth-dir", required=True, type=Path)
     p.add_argument("--report", required=True, type=Path, help="report.json to extend (created if missing)")
     p.add_argument("--check", action="store_true")
+    p.add_argument("--jobs", type=int, default=1, help="processes for the speech recogniser")
     args = p.parse_args(argv)
     try:
-        tts = zero_shot_report(args.synth_dir)
+        tts = zero_shot_report(args.synth_dir, jobs=args.jobs)
     except VoiceflowError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
