@@ -139,6 +139,27 @@ def test_tts_outputs_only_new_speech_and_follows_the_rate(synth, demo):
     assert fast.numel() < wav.numel()
 
 
+def test_a_request_gives_the_same_wav_from_any_directory(synth, demo, tmp_path):
+    """The noise is seeded by the request's content, not the prompt's path (it was: two
+    clones of the demo produced different TTS wavs from identical models)."""
+    prompt, target, other = demo["test"][0], demo["test"][1], demo["test"][2]
+    copy = tmp_path / "elsewhere" / "p.wav"
+    copy.parent.mkdir()
+    shutil.copy(prompt["audio"], copy)
+    here, _ = synth.tts(prompt["audio"], prompt["text"], target["text"], **OPTS)
+    there, _ = synth.tts(copy, prompt["text"], target["text"], **OPTS)
+    assert torch.equal(here, there)
+    reseeded, _ = synth.tts(copy, prompt["text"], target["text"], **{**OPTS, "seed": 1})
+    assert not torch.equal(here, reseeded)
+    new_text, _ = synth.tts(copy, prompt["text"], other["text"], **OPTS)
+    assert not torch.equal(here[:2000], new_text[:2000])
+    row = demo["test"][1]
+    shutil.copy(row["audio"], tmp_path / "d.wav")
+    a, _ = synth.denoise(row["audio"], row["text"], 0.6, 1.2, **OPTS)
+    b, _ = synth.denoise(tmp_path / "d.wav", row["text"], 0.6, 1.2, **OPTS)
+    assert torch.equal(a, b)
+
+
 def test_continuation_with_a_given_and_a_found_prefix(synth, demo, tmp_path):
     row = demo["test"][0]
     words = row["text"].rstrip(".?!").split()

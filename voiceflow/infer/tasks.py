@@ -16,9 +16,15 @@ frames with the kept mel as context, vocodes, and splices the result into the re
 options of :meth:`Synthesizer.infill_items` apply (``nfe``, ``solver``, ``guidance``,
 ``seed``, ``schedule``, ``sway``, ``noise_scale``), plus ``rate`` (speaking rate of the
 new speech: 1.25 is 25 % faster).
+
+The sampling noise of a request depends on the seed and the request's content (task, the
+recording's samples, the texts, the span), never on where the files lie or what else was
+asked: the same request gives the same wav from any directory or batch.
 """
 
 from __future__ import annotations
+
+import zlib
 
 import torch
 
@@ -97,6 +103,12 @@ class SpeechTasks:
         hop_s = self.hop / self.sr
         return {"task": task, "frames": sum(durations), "generated_s": round(int(mask.sum()) * hop_s, 3), **extra}
 
+    @staticmethod
+    def _request_key(task: str, rec: Recording, *texts: str) -> str:
+        """The name that seeds a request's noise: task, a checksum of the recording's samples
+        (not its path) and the request's texts."""
+        return f"{task}:{zlib.crc32(rec.wav.numpy().tobytes()):08x}:" + "|".join(texts)
+
     # ------------------------------------------------------------------ tasks
     def edit(self, wav: str, text: str, new_text: str, rate: float = 1.0, task: str = "edit",
              **sampling) -> tuple[torch.Tensor, dict]:
@@ -112,7 +124,7 @@ class SpeechTasks:
         slots, mel = self._slots(rec)
         new_slots, changes = edit_slots(slots, rec.words, new_words, new_phones)
         tokens = add_margin(flatten(new_slots), self.margin)
-        out, durations, mask = self._generate(f"{task}:{wav}", tokens, mel, rate, sampling)
+        out, durations, mask = self._generate(self._request_key(task, rec, text, new_text), tokens, mel, rate, sampling)
         wav_out = self._splice(rec, tokens, out, durations, mel.shape[0])
         described = [{"op": tag, "old": " ".join(rec.words[i0:i1]), "new": " ".join(new_words[j0:j1])}
                      for tag, i0, i1, j0, j1 in changes]
@@ -166,7 +178,7 @@ class SpeechTasks:
             overlaps = n > 0 and f < f1 and f + n > f0
             tokens.append(Token(tok.phone, n, tok.source, regenerate=overlaps))
             f += n
-        out, durations, mask = self._generate(f"denoise:{wav}", tokens, mel, 1.0, sampling)
+        out, durations, mask = self._generate(self._request_key("denoise", rec, text, f"{f0}-{f1}"), tokens, mel, 1.0, sampling)
         wav_out = self._splice(rec, tokens, out, durations, mel.shape[0])
         hop_s = self.hop / self.sr
         return wav_out, self._info("denoise", durations, mask, span=[round(f0 * hop_s, 4), round(f1 * hop_s, 4)])
@@ -181,7 +193,7 @@ class SpeechTasks:
         slots = Slots(prompt.gaps[:-1] + [new_gap() for _ in range(len(words) + 1)],
                       prompt.words + [new_word(p) for p in phones], prompt.texts + words)
         tokens = flatten(slots)
-        out, durations, mask = self._generate(f"tts:{prompt_wav}", tokens, mel, rate, sampling)
+        out, durations, mask = self._generate(self._request_key("tts", rec, prompt_text, text), tokens, mel, rate, sampling)
         first_new = 1 + sum(len(w) + 1 for w in prompt.words)  # index of the first new word's first token
         joint_gap = first_new - 1
         if keep_prompt:
