@@ -160,6 +160,53 @@ def test_a_request_gives_the_same_wav_from_any_directory(synth, demo, tmp_path):
     assert torch.equal(a, b)
 
 
+def test_tasks_take_the_users_alignment_instead_of_the_aligner(synth, demo, tmp_path, monkeypatch):
+    """With an alignment (JSON file or list) no built-in alignment runs, spans snap to the
+    given boundaries, and an alignment in another phone set or of other words is refused."""
+    import voiceflow.align.aligner as aligner
+    from voiceflow.errors import VoiceflowError
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the built-in aligner ran")
+
+    monkeypatch.setattr(aligner, "align_words", refuse)
+    row, other = demo["test"][1], demo["test"][0]
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"alignment": row["alignment"]}))
+    wav, info = synth.denoise(row["audio"], row["text"], 0.6, 1.2, alignment=str(path), **OPTS)
+    bounds = {round(s, 3) for _, s, _ in row["alignment"]} | {round(e, 3) for _, _, e in row["alignment"]}
+    hop_s = 256 / 24000
+    assert all(min(abs(t - b) for b in bounds) <= hop_s for t in info["span"])  # the given phone boundaries
+    original = _at_24k(row["audio"])
+    s0 = int(info["span"][0] * 24000)
+    assert torch.equal(wav[:s0 - 120], original[:s0 - 120])
+    listed, _ = synth.denoise(row["audio"], row["text"], 0.6, 1.2, alignment=row["alignment"], **OPTS)
+    assert torch.equal(wav, listed)
+    words = row["text"].rstrip(".?!").split()
+    edited, info = synth.edit(row["audio"], row["text"], " ".join(words[:-1] + ["garden"]), alignment=path, **OPTS)
+    assert info["changes"] and torch.equal(edited[:12000], original[:12000])
+    spoken, _ = synth.tts(row["audio"], row["text"], other["text"], alignment=path, **OPTS)
+    assert spoken.numel() > 0
+    k = 3  # continuation: the alignment of the first k words says how many the recording holds
+    end = row["words"][k - 1][2]
+    start_wav = tmp_path / "start.wav"
+    sf.write(start_wav, original[:int(end * 24000)].numpy(), 24000)
+    head = [seg for seg in row["alignment"] if seg[2] <= end + 1e-6]
+    head[-1] = (head[-1][0], head[-1][1], int(end * 24000) / 24000)
+    _, info = synth.continue_(start_wav, row["text"], alignment=head, **OPTS)
+    assert info["prompt_words"] == k
+    # refused: a phone the model never saw; fewer words than the transcript; not covering the audio
+    foreign = [("xx_S" if ph.endswith("_S") or ph.endswith("_B") else ph, a, b) for ph, a, b in row["alignment"]]
+    with pytest.raises(VoiceflowError, match=r"phone\(s\) xx_S not in"):
+        synth.denoise(row["audio"], row["text"], 0.6, 1.2, alignment=foreign, **OPTS)
+    with pytest.raises(VoiceflowError, match=r"a.json: \d+ words aligned, but the transcript has"):
+        synth.denoise(row["audio"], other["text"], 0.6, 1.2, alignment=path, **OPTS)
+    cut = tmp_path / "cut.json"
+    cut.write_text(json.dumps(row["alignment"][:-2]))
+    with pytest.raises(VoiceflowError, match="cut.json: alignment does not cover the audio"):
+        synth.edit(row["audio"], row["text"], "new words", alignment=cut, **OPTS)
+
+
 def test_continuation_with_a_given_and_a_found_prefix(synth, demo, tmp_path):
     row = demo["test"][0]
     words = row["text"].rstrip(".?!").split()
@@ -248,4 +295,10 @@ def test_cli_bad_input(demo, tmp_path):
     other = demo["test"][1]  # another sentence: not what the prompt says
     _one_line_error(_cli("tts", *base, "--prompt-wav", row["audio"], "--prompt-text", other["text"],
                          "--text", other["text"]), row["audio"], "match")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[[1, 2]]")
+    _one_line_error(_cli("denoise", *base, "--wav", row["audio"], "--text", row["text"], "--start", "0.1",
+                         "--end", "0.5", "--alignment", str(bad)), "bad.json", "expected a list of [phone")
+    _one_line_error(_cli("tts", *base, "--prompt-wav", row["audio"], "--prompt-text", row["text"],
+                         "--text", "hello", "--prompt-alignment", str(tmp_path / "none.TextGrid")), "none.TextGrid")
     assert not out.exists() and not list(tmp_path.glob(".o.wav*"))

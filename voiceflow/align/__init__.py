@@ -7,9 +7,11 @@ from voiceflow.align.alignment import (
     add_word_positions,
     alignment_from_frame_durations,
     alignment_from_textgrid,
+    count_words,
     frame_boundaries,
     frame_durations,
     frame_phone_ids,
+    read_alignment_file,
     validate_alignment,
 )
 from voiceflow.align.textgrid import IntervalTier, read_textgrid, read_textgrid_tiers
@@ -23,6 +25,8 @@ __all__ = [
     "IntervalTier",
     "add_word_positions",
     "alignment_from_textgrid",
+    "read_alignment_file",
+    "count_words",
     "validate_alignment",
     "frame_boundaries",
     "frame_durations",

@@ -22,6 +22,7 @@ so the per-phone frame counts always sum to the utterance's frame count::
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from bisect import bisect_right
@@ -38,6 +39,7 @@ __all__ = [
     "Segment",
     "add_word_positions",
     "alignment_from_textgrid",
+    "read_alignment_file",
     "validate_alignment",
     "frame_boundaries",
     "frame_durations",
@@ -215,6 +217,41 @@ def alignment_from_textgrid(
         real_words = [(w, min(s, audio_duration), min(e, audio_duration)) for w, s, e in real_words]
     validate_alignment(alignment, audio_duration, tolerance, name=str(path))
     return alignment, real_words
+
+
+def read_alignment_file(path: str | os.PathLike, audio_duration: float | None = None) -> list[Segment]:
+    """An alignment from a file: an MFA TextGrid (``.TextGrid``; see
+    :func:`alignment_from_textgrid`) or JSON, either the list ``[[phone, start_s, end_s], ...]``
+    of the contract or an object with that list under ``"alignment"``. Errors name the file."""
+    p = Path(path)
+    if p.suffix.lower() == ".textgrid":
+        return alignment_from_textgrid(p, audio_duration)[0]
+    if not p.is_file():
+        raise VoiceflowError(f"{p}: alignment file not found")
+    try:
+        data = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise VoiceflowError(f"{p}: not valid JSON ({getattr(e, 'msg', e)})") from None
+    alignment = data.get("alignment") if isinstance(data, dict) else data
+    if not isinstance(alignment, list) or not all(isinstance(s, (list, tuple)) and len(s) == 3 for s in alignment):
+        raise VoiceflowError(f"{p}: expected a list of [phone, start_s, end_s] (or {{\"alignment\": [...]}})")
+    try:
+        return [(str(ph), float(a), float(b)) for ph, a, b in alignment]
+    except (TypeError, ValueError):
+        raise VoiceflowError(f"{p}: every alignment entry needs a phone and two times in seconds") from None
+
+
+def count_words(alignment: Sequence[Segment]) -> int:
+    """Words of an alignment: runs of non-silence phones split at word-position suffixes."""
+    words, open_word = 0, False
+    for phone, _, _ in alignment:
+        if phone == SIL:
+            open_word = False
+            continue
+        if not open_word or phone.endswith(("_B", "_S")):
+            words += 1
+        open_word = not phone.endswith(("_E", "_S"))
+    return words
 
 
 def validate_alignment(

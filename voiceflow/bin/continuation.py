@@ -3,7 +3,7 @@
 Usage::
 
     voiceflow continue --checkpoint exp/demo --wav start.wav --text "The whole sentence it begins." \\
-        --out out.wav [--prompt-text "The whole"] [--rate 1.0] [--nfe 32] [--guidance 0.7] [--seed 0]
+        --out out.wav [--prompt-text "The whole"] [--alignment start.TextGrid] [--rate 1.0] [--nfe 32] [--guidance 0.7] [--seed 0]
 
 The recording says the first words of --text: --prompt-text names them, otherwise the
 prefix whose forced alignment fits the recording best is taken. The output is the recording
@@ -26,11 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", required=True, help="the whole text; the recording says its beginning")
     parser.add_argument("--prompt-text", default=None, help="what the recording says (default: found by alignment)")
     parser.add_argument("--out", required=True, help="output wav")
+    parser.add_argument("--alignment", default=None, help="the recording's own alignment (MFA TextGrid or JSON list) instead of the built-in aligner")
     add_task_args(parser)
     args = parser.parse_args(argv)
     options = check_inputs(args, "wav")
     synth = make_synthesizer(args)
-    wav, info = synth.continue_(args.wav, args.text, args.prompt_text, **options)
+    wav, info = synth.continue_(args.wav, args.text, args.prompt_text, alignment=args.alignment, **options)
     write_result(args.out, wav, synth.cfg.mel.sample_rate, info, source=args.wav)
     return 0
 

@@ -3,9 +3,10 @@
 Usage::
 
     voiceflow denoise --checkpoint exp/demo --wav noisy.wav --text "Its transcript." \\
-        --start 1.2 --end 2.0 --out clean.wav [--nfe 32] [--guidance 0.7] [--seed 0]
+        --start 1.2 --end 2.0 --out clean.wav [--alignment noisy.TextGrid] [--nfe 32] [--guidance 0.7] [--seed 0]
 
-The span is snapped to phone boundaries of the recording's alignment (built-in aligner);
+The span is snapped to phone boundaries of the recording's alignment (the built-in
+aligner's, or ``--alignment``: an MFA TextGrid or JSON list in the model's phone set);
 the phones and their durations stay as they were, and outside the span the recording is
 kept sample for sample apart from a 10 ms crossfade at each seam.
 """
@@ -26,11 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=float, required=True, help="span start (s)")
     parser.add_argument("--end", type=float, required=True, help="span end (s)")
     parser.add_argument("--out", required=True, help="output wav")
+    parser.add_argument("--alignment", default=None, help="the recording's own alignment (MFA TextGrid or JSON list) instead of the built-in aligner")
     add_task_args(parser, rate=False)
     args = parser.parse_args(argv)
     options = check_inputs(args, "wav")
     synth = make_synthesizer(args)
-    wav, info = synth.denoise(args.wav, args.text, args.start, args.end, **options)
+    wav, info = synth.denoise(args.wav, args.text, args.start, args.end, alignment=args.alignment, **options)
     write_result(args.out, wav, synth.cfg.mel.sample_rate, info)
     return 0
 

@@ -14,8 +14,6 @@ the nearest phone boundaries; everything outside it is kept as context.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from voiceflow.bin.common import entry_point
 from voiceflow.errors import VoiceflowError
@@ -47,21 +45,6 @@ def sampling_options(args: argparse.Namespace) -> dict:
     return {"schedule": args.schedule, "sway": args.sway, "noise_scale": args.noise_scale}
 
 
-def read_alignment(path: str, audio_duration: float) -> list:
-    p = Path(path)
-    if p.suffix.lower() == ".textgrid":
-        from voiceflow.align import alignment_from_textgrid
-
-        return alignment_from_textgrid(p, audio_duration)[0]
-    if not p.is_file():
-        raise VoiceflowError(f"{p}: alignment file not found")
-    try:
-        data = json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise VoiceflowError(f"{p}: not valid JSON ({e.msg})") from None
-    return data["alignment"] if isinstance(data, dict) else data
-
-
 @entry_point
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="voiceflow infill", description=__doc__.splitlines()[0])
@@ -76,10 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     options = sampling_options(args)
 
+    from voiceflow.align import read_alignment_file
     from voiceflow.audio import audio_duration, save_wav
     from voiceflow.infer import Synthesizer
 
-    alignment = read_alignment(args.alignment, audio_duration(args.wav))
+    alignment = read_alignment_file(args.alignment, audio_duration(args.wav))
     synth = Synthesizer(args.checkpoint, device=args.device, vocoder=args.vocoder, weights=args.weights)
     wav = synth.infill(args.wav, alignment, args.start, args.end, args.nfe, args.solver, args.guidance, args.seed,
                        **options)

@@ -9,7 +9,8 @@ relative to the manifest's directory unless absolute)::
     {"id": "d", "task": "continue", "wav": "in.wav", "text": "the whole text"}
 
 Optional per item: ``rate`` (speaking rate), ``seed``, ``keep_prompt`` (tts),
-``prompt_text`` (continue); ``reference`` (a ground-truth wav) and ``speaker`` are only
+``prompt_text`` (continue), ``alignment`` (the recording's or prompt's own TextGrid or
+JSON alignment, instead of the built-in aligner); ``reference`` (a ground-truth wav) and ``speaker`` are only
 carried into ``meta.jsonl`` for evaluation. The directory holds ``<id>.wav`` per item and ``meta.jsonl``
 (task, texts, prompt, checkpoint, solver, NFE, guidance, seed, what was changed, timings);
 it is assembled under a temporary name and renamed when complete. A failing item stops the
@@ -30,12 +31,12 @@ from voiceflow.fileio import atomic_path, read_jsonl, write_jsonl
 
 # task -> (required fields, optional fields); path fields are resolved against the manifest
 TASKS = {
-    "tts": (("prompt_wav", "prompt_text", "text"), ("rate", "seed", "keep_prompt")),
-    "edit": (("wav", "text", "new_text"), ("rate", "seed")),
-    "denoise": (("wav", "text", "start", "end"), ("seed",)),
-    "continue": (("wav", "text"), ("prompt_text", "rate", "seed")),
+    "tts": (("prompt_wav", "prompt_text", "text"), ("rate", "seed", "keep_prompt", "alignment")),
+    "edit": (("wav", "text", "new_text"), ("rate", "seed", "alignment")),
+    "denoise": (("wav", "text", "start", "end"), ("seed", "alignment")),
+    "continue": (("wav", "text"), ("prompt_text", "rate", "seed", "alignment")),
 }
-PATH_FIELDS = ("prompt_wav", "wav")
+PATH_FIELDS = ("prompt_wav", "wav", "alignment")
 META_FIELDS = ("reference", "speaker")  # carried into meta.jsonl for evaluation, unused by the tasks
 
 
@@ -76,7 +77,7 @@ def run_item(synth, row: dict, manifest: Path, options: dict):
         return synth.edit(args.pop("wav"), args.pop("text"), args.pop("new_text"), **args, **opts)
     if task == "denoise":
         return synth.denoise(args.pop("wav"), args.pop("text"), float(args.pop("start")), float(args.pop("end")),
-                             **opts)
+                             alignment=args.pop("alignment", None), **opts)
     return synth.continue_(args.pop("wav"), args.pop("text"), args.pop("prompt_text", None), **args, **opts)
 
 

@@ -1,11 +1,14 @@
 """Text and recordings in the phone set of a trained model: G2P, prompt alignment, checks.
 
 The model's config says how its training data spelled phones (``text.g2p``); inference
-spells new text the same way and aligns users' recordings with the built-in aligner::
+spells new text the same way and aligns users' recordings with the built-in aligner, or
+takes the user's own alignment (an MFA TextGrid or the contract's JSON list, in the model's
+phone set; any language the model was trained on)::
 
     front = TextFrontEnd(cfg.text, inventory)
     words, phones = front.phonemize("Hello there.")          # normalised words, untagged phones
     rec = front.recording("prompt.wav", "The prompt's transcript.", sample_rate=24000)
+    rec = front.recording("prompt.wav", "The prompt's transcript.", 24000, alignment="prompt.TextGrid")
     rec.wav, rec.alignment, rec.words
 """
 
@@ -67,11 +70,37 @@ class TextFrontEnd:
             raise VoiceflowError(f"{path}: audio is silent (peak below -60 dBFS)")
         return wav
 
-    def recording(self, path: str | Path, text: str, sample_rate: int) -> Recording:
-        """Load ``path`` and align it to ``text`` (errors name the file)."""
-        from voiceflow.align.aligner import align_words
+    def recording(self, path: str | Path, text: str, sample_rate: int,
+                  alignment: str | Path | list | None = None) -> Recording:
+        """Load ``path`` and align it to ``text`` (errors name the file).
 
+        ``alignment``: the recording's own alignment (a TextGrid or JSON file, or the list)
+        instead of the built-in aligner; it must cover the audio, use phones the model knows
+        and hold as many words as ``text``.
+        """
         wav = self.load(path, sample_rate)
         words, phones = self.phonemize(text, what=f"{path}: transcript")
-        result = align_words(wav, sample_rate, list(zip(words, phones)), self.g2p.to_arpabet, name=str(path))
-        return Recording(str(path), wav, words, result.alignment)
+        if alignment is None:
+            from voiceflow.align.aligner import align_words
+
+            result = align_words(wav, sample_rate, list(zip(words, phones)), self.g2p.to_arpabet, name=str(path))
+            return Recording(str(path), wav, words, result.alignment)
+        return Recording(str(path), wav, words, self.given_alignment(alignment, wav.numel() / sample_rate, words))
+
+    def given_alignment(self, alignment: str | Path | list, duration: float, words: list[str]) -> list:
+        """A user's alignment of a recording of ``duration`` s saying ``words``, checked."""
+        from voiceflow.align import count_words, read_alignment_file, validate_alignment
+
+        name = "the alignment" if isinstance(alignment, list) else str(alignment)
+        if not isinstance(alignment, list):
+            alignment = read_alignment_file(alignment, duration)
+        validate_alignment(alignment, duration, name=name)
+        segments = [(ph, float(a), float(b)) for ph, a, b in alignment]
+        unknown = sorted({ph for ph, _, _ in segments if ph not in self.inventory})
+        if unknown:
+            raise VoiceflowError(f"{name}: phone(s) {', '.join(unknown)} not in {self.source}'s phones.txt "
+                                 "(the alignment must use the phone set the model was trained on)")
+        n = count_words(segments)
+        if n != len(words):
+            raise VoiceflowError(f"{name}: {n} words aligned, but the transcript has {len(words)}")
+        return segments

@@ -111,16 +111,18 @@ class SpeechTasks:
 
     # ------------------------------------------------------------------ tasks
     def edit(self, wav: str, text: str, new_text: str, rate: float = 1.0, task: str = "edit",
-             **sampling) -> tuple[torch.Tensor, dict]:
+             alignment=None, **sampling) -> tuple[torch.Tensor, dict]:
         """Regenerate the words that differ between ``text`` (what ``wav`` says) and ``new_text``.
 
         When the words are the same, the recording is returned as loaded (at the model's rate).
+        ``alignment`` (every task): the recording's own alignment (TextGrid or JSON file, or
+        the list) instead of the built-in aligner.
         """
         old_words, _ = self.front.phonemize(text, what=f"{wav}: text")
         new_words, new_phones = self.front.phonemize(new_text, what="new text")
         if not [op for op in word_diff(old_words, new_words) if op[0] != "equal"]:
             return self.front.load(wav, self.sr), {"task": task, "changes": []}
-        rec = self.front.recording(wav, text, self.sr)
+        rec = self.front.recording(wav, text, self.sr, alignment)
         slots, mel = self._slots(rec)
         new_slots, changes = edit_slots(slots, rec.words, new_words, new_phones)
         tokens = add_margin(flatten(new_slots), self.margin)
@@ -131,17 +133,27 @@ class SpeechTasks:
         return wav_out, self._info(task, durations, mask, changes=described)
 
     def continue_(self, wav: str, text: str, prompt_text: str | None = None, rate: float = 1.0,
-                  **sampling) -> tuple[torch.Tensor, dict]:
-        """Speak the rest of ``text``; the recording says its first words (``prompt_text``, or
-        the prefix of ``text`` that the aligner fits best when not given)."""
+                  alignment=None, **sampling) -> tuple[torch.Tensor, dict]:
+        """Speak the rest of ``text``; the recording says its first words (``prompt_text``; or,
+        when not given, as many words as ``alignment`` holds, or the prefix of ``text`` that
+        the aligner fits best)."""
         words, _ = self.front.phonemize(text, what="text")
-        if prompt_text is None:
+        if prompt_text is None and alignment is not None:
+            if not isinstance(alignment, list):
+                from voiceflow.align import read_alignment_file
+
+                alignment = read_alignment_file(alignment, self.front.load(wav, self.sr).numel() / self.sr)
+            from voiceflow.align import count_words
+
+            prefix = words[:count_words(alignment)]
+        elif prompt_text is None:
             prefix = self._spoken_prefix(wav, words)
         else:
             prefix, _ = self.front.phonemize(prompt_text, what="prompt text")
             if [w.lower() for w in words[:len(prefix)]] != [w.lower() for w in prefix]:
                 raise VoiceflowError(f"{wav}: the prompt text {' '.join(prefix)!r} does not begin the text")
-        wav_out, info = self.edit(wav, " ".join(prefix), " ".join(words), rate, task="continue", **sampling)
+        wav_out, info = self.edit(wav, " ".join(prefix), " ".join(words), rate, task="continue",
+                                  alignment=alignment, **sampling)
         return wav_out, {**info, "prompt_words": len(prefix)}
 
     def _spoken_prefix(self, wav: str, words: list[str]) -> list[str]:
@@ -164,9 +176,10 @@ class SpeechTasks:
             raise VoiceflowError(f"{wav}: no beginning of the text matches the recording")
         return words[:best_k]
 
-    def denoise(self, wav: str, text: str, start: float, end: float, **sampling) -> tuple[torch.Tensor, dict]:
+    def denoise(self, wav: str, text: str, start: float, end: float, alignment=None,
+                **sampling) -> tuple[torch.Tensor, dict]:
         """Regenerate [start, end] (snapped to phone boundaries) with the transcript's phones."""
-        rec = self.front.recording(wav, text, self.sr)
+        rec = self.front.recording(wav, text, self.sr, alignment)
         slots, mel = self._slots(rec)
         duration = rec.wav.numel() / self.sr
         if not (0 <= start < end) or start >= duration:
@@ -184,10 +197,11 @@ class SpeechTasks:
         return wav_out, self._info("denoise", durations, mask, span=[round(f0 * hop_s, 4), round(f1 * hop_s, 4)])
 
     def tts(self, prompt_wav: str, prompt_text: str, text: str, rate: float = 1.0, keep_prompt: bool = False,
-            **sampling) -> tuple[torch.Tensor, dict]:
-        """Say ``text`` in the voice of the prompt; by default only the new speech is returned."""
+            alignment=None, **sampling) -> tuple[torch.Tensor, dict]:
+        """Say ``text`` in the voice of the prompt (``alignment``: the prompt's own); by default
+        only the new speech is returned."""
         words, phones = self.front.phonemize(text, what="text")
-        rec = self.front.recording(prompt_wav, prompt_text, self.sr)
+        rec = self.front.recording(prompt_wav, prompt_text, self.sr, alignment)
         prompt, mel = self._slots(rec)
         n_prompt = len(prompt.words)
         slots = Slots(prompt.gaps[:-1] + [new_gap() for _ in range(len(words) + 1)],
