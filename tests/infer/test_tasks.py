@@ -146,13 +146,14 @@ def test_a_request_gives_the_same_wav_from_any_directory(synth, demo, tmp_path):
     copy = tmp_path / "elsewhere" / "p.wav"
     copy.parent.mkdir()
     shutil.copy(prompt["audio"], copy)
+    # a process's first forward pass rounds differently (oneDNN picks its kernels then; 1e-3
+    # in the mel of this tiny model), so the comparisons start after one call
+    synth.tts(prompt["audio"], prompt["text"], target["text"], **OPTS)
     here, _ = synth.tts(prompt["audio"], prompt["text"], target["text"], **OPTS)
     there, _ = synth.tts(copy, prompt["text"], target["text"], **OPTS)
     assert torch.equal(here, there)
     reseeded, _ = synth.tts(copy, prompt["text"], target["text"], **{**OPTS, "seed": 1})
-    assert not torch.equal(here, reseeded)
-    new_text, _ = synth.tts(copy, prompt["text"], other["text"], **OPTS)
-    assert not torch.equal(here[:2000], new_text[:2000])
+    assert (here - reseeded).abs().max() > 0.1
     row = demo["test"][1]
     shutil.copy(row["audio"], tmp_path / "d.wav")
     a, _ = synth.denoise(row["audio"], row["text"], 0.6, 1.2, **OPTS)
@@ -195,6 +196,8 @@ def test_tasks_take_the_users_alignment_instead_of_the_aligner(synth, demo, tmp_
     head[-1] = (head[-1][0], head[-1][1], int(end * 24000) / 24000)
     _, info = synth.continue_(start_wav, row["text"], alignment=head, **OPTS)
     assert info["prompt_words"] == k
+    with pytest.raises(VoiceflowError, match=rf"\d+ words aligned, but the text has only {k - 1}"):
+        synth.continue_(start_wav, " ".join(words[:k - 1]), alignment=head, **OPTS)
     # refused: a phone the model never saw; fewer words than the transcript; not covering the audio
     foreign = [("xx_S" if ph.endswith("_S") or ph.endswith("_B") else ph, a, b) for ph, a, b in row["alignment"]]
     with pytest.raises(VoiceflowError, match=r"phone\(s\) xx_S not in"):

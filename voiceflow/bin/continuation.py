@@ -3,10 +3,12 @@
 Usage::
 
     voiceflow continue --checkpoint exp/demo --wav start.wav --text "The whole sentence it begins." \\
-        --out out.wav [--prompt-text "The whole"] [--alignment start.TextGrid] [--rate 1.0] [--nfe 32] [--guidance 0.7] [--seed 0]
+        --out out.wav [--prompt-text "The whole"] \\
+        [--alignment start.TextGrid] [--rate 1.0] [--nfe 32] [--guidance 0.7] [--seed 0]
 
-The recording says the first words of --text: --prompt-text names them, otherwise the
-prefix whose forced alignment fits the recording best is taken. The output is the recording
+The recording says the first words of --text: --prompt-text names them, --alignment (the
+recording's own) counts them, otherwise the prefix whose forced alignment fits the
+recording best is taken. The output is the recording
 (kept sample for sample up to its last word, 10 ms crossfade) followed by the new speech.
 When the recording already says the whole text, the input is written unchanged.
 """
@@ -26,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", required=True, help="the whole text; the recording says its beginning")
     parser.add_argument("--prompt-text", default=None, help="what the recording says (default: found by alignment)")
     parser.add_argument("--out", required=True, help="output wav")
-    parser.add_argument("--alignment", default=None, help="the recording's own alignment (MFA TextGrid or JSON list) instead of the built-in aligner")
+    parser.add_argument("--alignment", default=None,
+                        help="the recording's own alignment (TextGrid or JSON) instead of the built-in aligner")
     add_task_args(parser)
     args = parser.parse_args(argv)
     options = check_inputs(args, "wav")

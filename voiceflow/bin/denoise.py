@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=float, required=True, help="span start (s)")
     parser.add_argument("--end", type=float, required=True, help="span end (s)")
     parser.add_argument("--out", required=True, help="output wav")
-    parser.add_argument("--alignment", default=None, help="the recording's own alignment (MFA TextGrid or JSON list) instead of the built-in aligner")
+    parser.add_argument("--alignment", default=None,
+                        help="the recording's own alignment (TextGrid or JSON) instead of the built-in aligner")
     add_task_args(parser, rate=False)
     args = parser.parse_args(argv)
     options = check_inputs(args, "wav")

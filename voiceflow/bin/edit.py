@@ -3,7 +3,8 @@
 Usage::
 
     voiceflow edit --checkpoint exp/demo --wav in.wav --text "I saw the cat." \\
-        --new-text "I saw the big dog." --out out.wav [--alignment in.TextGrid] [--rate 1.0] [--nfe 32] [--guidance 0.7] [--seed 0]
+        --new-text "I saw the big dog." --out out.wav [--alignment in.TextGrid] [--rate 1.0] \\
+        [--nfe 32] [--guidance 0.7] [--seed 0]
 
 A word-level diff finds insertions, deletions and replacements (at the start, middle or
 end); the changed words and a one-phone margin around them are regenerated, and the rest
@@ -26,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", required=True, help="what it says")
     parser.add_argument("--new-text", required=True, help="what it should say")
     parser.add_argument("--out", required=True, help="output wav")
-    parser.add_argument("--alignment", default=None, help="the recording's own alignment (MFA TextGrid or JSON list) instead of the built-in aligner")
+    parser.add_argument("--alignment", default=None,
+                        help="the recording's own alignment (TextGrid or JSON) instead of the built-in aligner")
     add_task_args(parser)
     args = parser.parse_args(argv)
     options = check_inputs(args, "wav")

@@ -3,7 +3,8 @@
 Usage::
 
     voiceflow tts --checkpoint exp/demo --prompt-wav prompt.wav --prompt-text "What the prompt says." \\
-        --text "Something new to say." --out out.wav [--prompt-alignment prompt.TextGrid] [--keep-prompt] [--rate 1.0] [--nfe 32] \\
+        --text "Something new to say." --out out.wav [--prompt-alignment prompt.TextGrid] [--keep-prompt] \\
+        [--rate 1.0] [--nfe 32] \\
         [--solver euler] [--guidance 0.7] [--seed 0] [--vocoder DIR_OR_HUB_ID] [--duration DIR] [--device cuda]
 
 The prompt is aligned with the built-in aligner, the new phones' durations are predicted
@@ -26,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt-text", required=True, help="its transcript")
     parser.add_argument("--text", required=True, help="the text to speak")
     parser.add_argument("--out", required=True, help="output wav")
-    parser.add_argument("--prompt-alignment", default=None, help="the prompt's own alignment (MFA TextGrid or JSON list) instead of the built-in aligner")
+    parser.add_argument("--prompt-alignment", default=None,
+                        help="the prompt's own alignment (TextGrid or JSON) instead of the built-in aligner")
     parser.add_argument("--keep-prompt", action="store_true", help="output the prompt followed by the new speech")
     add_task_args(parser)
     args = parser.parse_args(argv)

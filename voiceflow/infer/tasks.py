@@ -126,7 +126,8 @@ class SpeechTasks:
         slots, mel = self._slots(rec)
         new_slots, changes = edit_slots(slots, rec.words, new_words, new_phones)
         tokens = add_margin(flatten(new_slots), self.margin)
-        out, durations, mask = self._generate(self._request_key(task, rec, text, new_text), tokens, mel, rate, sampling)
+        key = self._request_key(task, rec, text, new_text)
+        out, durations, mask = self._generate(key, tokens, mel, rate, sampling)
         wav_out = self._splice(rec, tokens, out, durations, mel.shape[0])
         described = [{"op": tag, "old": " ".join(rec.words[i0:i1]), "new": " ".join(new_words[j0:j1])}
                      for tag, i0, i1, j0, j1 in changes]
@@ -139,13 +140,17 @@ class SpeechTasks:
         the aligner fits best)."""
         words, _ = self.front.phonemize(text, what="text")
         if prompt_text is None and alignment is not None:
+            from voiceflow.align import count_words, read_alignment_file, validate_alignment
+
+            duration = self.front.load(wav, self.sr).numel() / self.sr
+            name = f"{wav}: alignment" if isinstance(alignment, list) else str(alignment)
             if not isinstance(alignment, list):
-                from voiceflow.align import read_alignment_file
-
-                alignment = read_alignment_file(alignment, self.front.load(wav, self.sr).numel() / self.sr)
-            from voiceflow.align import count_words
-
-            prefix = words[:count_words(alignment)]
+                alignment = read_alignment_file(alignment, duration)
+            validate_alignment(alignment, duration, name=name)
+            n = count_words(alignment)
+            if n > len(words):
+                raise VoiceflowError(f"{name}: {n} words aligned, but the text has only {len(words)}")
+            prefix = words[:n]
         elif prompt_text is None:
             prefix = self._spoken_prefix(wav, words)
         else:
@@ -191,7 +196,8 @@ class SpeechTasks:
             overlaps = n > 0 and f < f1 and f + n > f0
             tokens.append(Token(tok.phone, n, tok.source, regenerate=overlaps))
             f += n
-        out, durations, mask = self._generate(self._request_key("denoise", rec, text, f"{f0}-{f1}"), tokens, mel, 1.0, sampling)
+        key = self._request_key("denoise", rec, text, f"{f0}-{f1}")
+        out, durations, mask = self._generate(key, tokens, mel, 1.0, sampling)
         wav_out = self._splice(rec, tokens, out, durations, mel.shape[0])
         hop_s = self.hop / self.sr
         return wav_out, self._info("denoise", durations, mask, span=[round(f0 * hop_s, 4), round(f1 * hop_s, 4)])
@@ -207,7 +213,8 @@ class SpeechTasks:
         slots = Slots(prompt.gaps[:-1] + [new_gap() for _ in range(len(words) + 1)],
                       prompt.words + [new_word(p) for p in phones], prompt.texts + words)
         tokens = flatten(slots)
-        out, durations, mask = self._generate(self._request_key("tts", rec, prompt_text, text), tokens, mel, rate, sampling)
+        key = self._request_key("tts", rec, prompt_text, text)
+        out, durations, mask = self._generate(key, tokens, mel, rate, sampling)
         first_new = 1 + sum(len(w) + 1 for w in prompt.words)  # index of the first new word's first token
         joint_gap = first_new - 1
         if keep_prompt:
