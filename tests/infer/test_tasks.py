@@ -142,7 +142,7 @@ def test_tts_outputs_only_new_speech_and_follows_the_rate(synth, demo):
 def test_a_request_gives_the_same_wav_from_any_directory(synth, demo, tmp_path):
     """The noise is seeded by the request's content, not the prompt's path (it was: two
     clones of the demo produced different TTS wavs from identical models)."""
-    prompt, target, other = demo["test"][0], demo["test"][1], demo["test"][2]
+    prompt, target = demo["test"][0], demo["test"][1]
     copy = tmp_path / "elsewhere" / "p.wav"
     copy.parent.mkdir()
     shutil.copy(prompt["audio"], copy)
