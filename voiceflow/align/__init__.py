@@ -11,6 +11,7 @@ from voiceflow.align.alignment import (
     frame_boundaries,
     frame_durations,
     frame_phone_ids,
+    load_alignment,
     read_alignment_file,
     validate_alignment,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "add_word_positions",
     "alignment_from_textgrid",
     "read_alignment_file",
+    "load_alignment",
     "count_words",
     "validate_alignment",
     "frame_boundaries",

@@ -40,6 +40,7 @@ __all__ = [
     "add_word_positions",
     "alignment_from_textgrid",
     "read_alignment_file",
+    "load_alignment",
     "validate_alignment",
     "frame_boundaries",
     "frame_durations",
@@ -222,7 +223,8 @@ def alignment_from_textgrid(
 def read_alignment_file(path: str | os.PathLike, audio_duration: float | None = None) -> list[Segment]:
     """An alignment from a file: an MFA TextGrid (``.TextGrid``; see
     :func:`alignment_from_textgrid`) or JSON, either the list ``[[phone, start_s, end_s], ...]``
-    of the contract or an object with that list under ``"alignment"``. Errors name the file."""
+    of the contract or an object with that list under ``"alignment"``; checked against the
+    contract (and ``audio_duration`` when given). Errors name the file."""
     p = Path(path)
     if p.suffix.lower() == ".textgrid":
         return alignment_from_textgrid(p, audio_duration)[0]
@@ -236,9 +238,21 @@ def read_alignment_file(path: str | os.PathLike, audio_duration: float | None = 
     if not isinstance(alignment, list) or not all(isinstance(s, (list, tuple)) and len(s) == 3 for s in alignment):
         raise VoiceflowError(f"{p}: expected a list of [phone, start_s, end_s] (or {{\"alignment\": [...]}})")
     try:
-        return [(str(ph), float(a), float(b)) for ph, a, b in alignment]
+        segments = [(str(ph), float(a), float(b)) for ph, a, b in alignment]
     except (TypeError, ValueError):
         raise VoiceflowError(f"{p}: every alignment entry needs a phone and two times in seconds") from None
+    validate_alignment(segments, audio_duration, name=str(p))
+    return segments
+
+
+def load_alignment(alignment: str | os.PathLike | Sequence, audio_duration: float,
+                   name: str = "the alignment") -> tuple[list[Segment], str]:
+    """A checked alignment from a file (:func:`read_alignment_file`) or an in-memory list, and
+    the name its errors use (the file, else ``name``)."""
+    if isinstance(alignment, (str, os.PathLike)):
+        return read_alignment_file(alignment, audio_duration), str(alignment)
+    validate_alignment(alignment, audio_duration, name=name)
+    return [(ph, float(a), float(b)) for ph, a, b in alignment], name
 
 
 def count_words(alignment: Sequence[Segment]) -> int:

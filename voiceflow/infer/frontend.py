@@ -89,13 +89,9 @@ class TextFrontEnd:
 
     def given_alignment(self, alignment: str | Path | list, duration: float, words: list[str]) -> list:
         """A user's alignment of a recording of ``duration`` s saying ``words``, checked."""
-        from voiceflow.align import count_words, read_alignment_file, validate_alignment
+        from voiceflow.align import count_words, load_alignment
 
-        name = "the alignment" if isinstance(alignment, list) else str(alignment)
-        if not isinstance(alignment, list):
-            alignment = read_alignment_file(alignment, duration)
-        validate_alignment(alignment, duration, name=name)
-        segments = [(ph, float(a), float(b)) for ph, a, b in alignment]
+        segments, name = load_alignment(alignment, duration)
         unknown = sorted({ph for ph, _, _ in segments if ph not in self.inventory})
         if unknown:
             raise VoiceflowError(f"{name}: phone(s) {', '.join(unknown)} not in {self.source}'s phones.txt "

@@ -140,13 +140,10 @@ class SpeechTasks:
         the aligner fits best)."""
         words, _ = self.front.phonemize(text, what="text")
         if prompt_text is None and alignment is not None:
-            from voiceflow.align import count_words, read_alignment_file, validate_alignment
+            from voiceflow.align import count_words, load_alignment
 
             duration = self.front.load(wav, self.sr).numel() / self.sr
-            name = f"{wav}: alignment" if isinstance(alignment, list) else str(alignment)
-            if not isinstance(alignment, list):
-                alignment = read_alignment_file(alignment, duration)
-            validate_alignment(alignment, duration, name=name)
+            alignment, name = load_alignment(alignment, duration, f"{wav}: alignment")
             n = count_words(alignment)
             if n > len(words):
                 raise VoiceflowError(f"{name}: {n} words aligned, but the text has only {len(words)}")
