@@ -230,7 +230,7 @@ if [ $stage -le 9 ] && [ $stop_stage -ge 9 ]; then
   [[ ",$eval_sets," == *,librispeech,* ]] && sets+=(librispeech_cross librispeech_continuation)
   for set in "${sets[@]}"; do
     vf eval --system "voiceflow=$exp/tts/$set/$setup" --metrics "$metrics" --asr "$asr" \
-      --speaker "$speaker_model" --out "$exp/eval/$set" --allow-missing
+      --speaker "$speaker_model" --out "$exp/eval/$set" --allow-missing --jobs "$nj"
   done
   "$python" ../shared/local/write_results.py --results "$results" --exp "$exp" --corpus "$corpus" \
     --setup "$setup" --audio-config "$audio_config" --sets "$(IFS=,; echo "${sets[*]}")"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import tone, write
+from conftest import SENTENCES, tone, write
 from voiceflow.bin.evaluate import main as eval_main
 from voiceflow.errors import VoiceflowError
 from voiceflow.eval import evaluate
@@ -212,3 +212,37 @@ def test_meta_prompt_of_synth_items():
     assert meta_prompt({"task": "tts", "prompt_wav": "p.wav", "wav": "x.wav"}) == "p.wav"
     assert meta_prompt({"task": "continue", "wav": "begin.wav"}) == "begin.wav"
     assert meta_prompt({"task": "edit", "wav": "in.wav"}) is None
+
+
+def test_jobs_give_the_serial_results_from_worker_processes(tmp_path, speech, monkeypatch):
+    """--jobs 2: PocketSphinx transcripts and F0 tracks come from spawned workers (the calling
+    process's own ones are made to fail) and every per-item value equals the one-process run."""
+    import shutil
+
+    from voiceflow.eval import asr, signal
+
+    for voice, name in (("slt", "ref"), ("slt", "A"), ("rms", "B")):
+        for (v, item_id), wav in speech.items():
+            if v == voice:
+                (tmp_path / name).mkdir(exist_ok=True)
+                shutil.copy(wav, tmp_path / name / f"{item_id}.wav")
+    texts = tmp_path / "texts.tsv"
+    texts.write_text("".join(f"{k}\t{t}\n" for k, t in SENTENCES.items()))
+    systems = {"A": tmp_path / "A", "B": tmp_path / "B"}
+    kw = dict(reference=tmp_path / "ref", texts=texts, metrics=["wer", "cer", "mcd", "f0"], notice=None,
+              progress=False, n_boot=100)
+    serial = evaluate(systems, tmp_path / "serial", **kw)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("computed in the calling process")
+
+    monkeypatch.setattr(signal, "f0_track", not_here)
+    monkeypatch.setattr(asr.PocketsphinxASR, "transcribe", not_here)
+    parallel = evaluate(systems, tmp_path / "parallel", jobs=2, **kw)
+    assert parallel["systems"] == serial["systems"]
+    assert (tmp_path / "parallel" / "items.csv").read_text() == (tmp_path / "serial" / "items.csv").read_text()
+    b = serial["systems"]["B"]["metrics"]
+    assert serial["systems"]["A"]["metrics"]["mcd"]["value"] == 0 and b["mcd"]["value"] > 1
+    assert b["f0_rmse_cents"]["n"] == 3 and b["wer"]["n"] == 3
+    with pytest.raises(VoiceflowError, match=r"^--jobs must be at least 1, got 0$"):
+        evaluate(systems, tmp_path / "bad", jobs=0, **kw)

@@ -11,6 +11,9 @@ Usage::
         --metrics wer,cer,sim_o,sim_r,mos --asr transformers:openai/whisper-large-v3 \\
         --speaker wavlm:microsoft/wavlm-base-plus-sv --vocoder charactr/vocos-mel-24khz --out exp/eval
 
+    # on a CPU: PocketSphinx and pYIN F0 (most of the time) in 8 processes, same results
+    voiceflow eval --system A=out/a --reference refs/ --texts texts.tsv --jobs 8 --out exp/eval
+
 Metrics: wer, cer (ASR transcript vs text), sim_o / sim_r (speaker similarity to the prompt /
 to the vocoded prompt), mcd, f0 (against --reference), mos (predicted). Without --metrics,
 every metric whose inputs exist is computed and the others are skipped with one line.
@@ -59,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocoder", default=None, help="vocoder for SIM-r: vocos DIR, hub id or griffinlim")
     parser.add_argument("--out", required=True, metavar="DIR", help="writes DIR/metrics.json and DIR/items.csv")
     parser.add_argument("--device", default=None, help="cuda when available, else cpu")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes for PocketSphinx transcripts and F0 tracks (the CPU-bound part)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for WER/CER intervals")
     parser.add_argument("--allow-missing", action="store_true",
@@ -73,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate(parse_systems(args.system), args.out, reference=args.reference, prompt=args.prompt,
                       texts=args.texts, metrics=metrics, asr=args.asr, speaker=args.speaker, mos=args.mos,
                       vocoder=args.vocoder, device=args.device, seed=args.seed, n_boot=args.bootstrap,
-                      allow_missing=args.allow_missing, resample=args.resample,
+                      allow_missing=args.allow_missing, resample=args.resample, jobs=args.jobs,
                       notice=lambda line: print(line, file=sys.stderr))
     print(markdown_table(report))
     print(f"wrote {Path(args.out) / 'metrics.json'} and {Path(args.out) / 'items.csv'}")

@@ -36,7 +36,9 @@ from typing import Callable
 import torch
 
 from voiceflow.errors import VoiceflowError
+from voiceflow.eval.asr import PocketsphinxASR
 from voiceflow.eval.backend import Unavailable
+from voiceflow.eval.file_work import file_results
 from voiceflow.eval.items import Item, build_items, check_audio, discover_system, read_texts, show_ids
 from voiceflow.eval.stats import mean_ci, ratio_ci
 from voiceflow.eval.texts import NORMALISATION, char_errors, word_errors
@@ -114,9 +116,16 @@ class _Scorer:
     """Per-item scoring with the loaded backends; prompt embeddings and reference features
     (shared by every system) are computed once per path."""
 
-    def __init__(self, metrics, backends):
+    def __init__(self, metrics, backends, precomputed: dict | None = None):
         self.metrics, self.b = metrics, backends
         self._prompt, self._vocoded, self._reference = {}, {}, {}
+        self.pre = precomputed or {}  # {(kind, path): result} of voiceflow.eval.file_work
+
+    def _f0(self, path: Path, wav: torch.Tensor):
+        from voiceflow.eval.signal import f0_track
+
+        found = self.pre.get(("f0", path))
+        return f0_track(wav) if found is None else found
 
     def _embed_prompt(self, path: Path, vocoded: bool) -> torch.Tensor:
         from voiceflow.audio import load_audio, log_mel
@@ -150,7 +159,9 @@ class _Scorer:
 
         row["duration_s"] = round(at(16000).numel() / 16000, 3)
         if "wer" in m or "cer" in m:
-            hyp = b["asr"].transcribe(at(b["asr"].sample_rate))
+            hyp = self.pre.get(("asr", path))
+            if hyp is None:
+                hyp = b["asr"].transcribe(at(b["asr"].sample_rate))
             row.update(text=item.text, hypothesis=hyp)
             if "wer" in m:
                 row["word_errors"], row["ref_words"] = word_errors(item.text, hyp)
@@ -165,16 +176,29 @@ class _Scorer:
             if "sim_r" in m:
                 row["sim_r"] = cosine(emb, self._embed_prompt(item.prompt, vocoded=True))
         if "mcd" in m or "f0" in m:
-            from voiceflow.eval.signal import SAMPLE_RATE, signal_features, signal_metrics
+            from voiceflow.eval.signal import SAMPLE_RATE, mel_cepstrum, signal_metrics
 
             if item.reference not in self._reference:
-                self._reference[item.reference] = signal_features(load_audio(item.reference, SAMPLE_RATE),
-                                                                  f0="f0" in m)
-            row.update(signal_metrics(at(SAMPLE_RATE), self._reference[item.reference],
-                                      mcd="mcd" in m, f0="f0" in m))
+                ref = load_audio(item.reference, SAMPLE_RATE)
+                self._reference[item.reference] = (mel_cepstrum(ref),
+                                                   self._f0(item.reference, ref) if "f0" in m else None)
+            row.update(signal_metrics(at(SAMPLE_RATE), self._reference[item.reference], mcd="mcd" in m,
+                                      f0="f0" in m, generated_f0=self._f0(path, at(SAMPLE_RATE)) if "f0" in m else None))
         if "mos" in m:
             row["mos"] = b["mos"].score(at(b["mos"].sample_rate), path)
         return row
+
+
+def _file_tasks(found, items: list[Item], metrics: list[str], backends: dict) -> list[tuple[str, Path]]:
+    """The per-file work :mod:`voiceflow.eval.file_work` can do in other processes: PocketSphinx
+    transcripts (another ASR backend stays here) and F0 tracks of generated and reference wavs."""
+    tasks = []
+    if ("wer" in metrics or "cer" in metrics) and isinstance(backends.get("asr"), PocketsphinxASR):
+        tasks += [("asr", item.wavs[s.name]) for s in found for item in items]
+    if "f0" in metrics:
+        tasks += [("f0", item.wavs[s.name]) for s in found for item in items]
+        tasks += [("f0", item.reference) for item in items]
+    return list(dict.fromkeys(tasks))
 
 
 def _summarise(rows: list[dict], metrics: list[str], seed: int, n_boot: int) -> dict:
@@ -228,18 +252,21 @@ def evaluate(systems: dict[str, str | Path], out_dir: str | Path, reference: str
              prompt: str | Path | None = None, texts: str | Path | None = None, metrics: list[str] | None = None,
              asr: str = "pocketsphinx", speaker: str = "resemblyzer", mos: str = "distillmos",
              vocoder: str | None = None, device: str | None = None, seed: int = 0, n_boot: int = 1000,
-             allow_missing: bool = False, resample: bool = False,
+             allow_missing: bool = False, resample: bool = False, jobs: int = 1,
              notice: Callable[[str], object] = print, progress: bool | None = None) -> dict:
     """Score ``systems`` (name -> directory) and write ``out_dir``/{metrics.json, items.csv}.
 
     Everything is validated (ids, files, rates, channels, inputs of each metric) before a
-    model loads. Returns the metrics.json content. ``progress=None`` shows the bar on a
-    terminal only.
+    model loads. With ``jobs`` > 1, PocketSphinx transcripts and F0 tracks of every file are
+    computed first in that many processes (:mod:`voiceflow.eval.file_work`; same results).
+    Returns the metrics.json content. ``progress=None`` shows the bars on a terminal only.
     """
     from tqdm import tqdm
 
     if not systems:
         raise VoiceflowError("no system to evaluate (give --system NAME=DIR)")
+    if jobs < 1:
+        raise VoiceflowError(f"--jobs must be at least 1, got {jobs}")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(seed)
     found = [discover_system(name, d) for name, d in systems.items()]
@@ -249,9 +276,15 @@ def evaluate(systems: dict[str, str | Path], out_dir: str | Path, reference: str
     backends, chosen = _load_backends(chosen, asr, speaker, mos, vocoder, device, metrics is not None, notice)
     if not chosen:
         raise VoiceflowError("no metric left to compute")
-    scorer = _Scorer(chosen, backends)
-    rows: dict[str, list[dict]] = {s.name: [] for s in found}
     disable = None if progress is None else not progress  # None: shown on a terminal only
+    precomputed = {}
+    if jobs > 1:
+        tasks = _file_tasks(found, items, chosen, backends)
+        with tqdm(total=len(tasks), desc=f"eval: transcripts and F0 ({jobs} processes)", unit="task",
+                  disable=disable) as bar:
+            precomputed = file_results(tasks, jobs, on_result=bar.update)
+    scorer = _Scorer(chosen, backends, precomputed)
+    rows: dict[str, list[dict]] = {s.name: [] for s in found}
     bar = tqdm(total=len(found) * len(items), desc="eval", unit="wav", disable=disable)
     with bar:
         for s in found:

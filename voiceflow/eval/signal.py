@@ -99,9 +99,10 @@ def signal_features(wav: torch.Tensor, f0: bool = True) -> tuple[np.ndarray, np.
 
 
 def signal_metrics(generated: torch.Tensor, reference: torch.Tensor | tuple, mcd: bool = True,
-                   f0: bool = True) -> dict:
+                   f0: bool = True, generated_f0: np.ndarray | None = None) -> dict:
     """MCD (dB), F0 RMSE (cents) and voicing error of a generated vs a reference 24 kHz waveform
     (or the reference's :func:`signal_features`, computed with ``f0`` when ``f0`` is asked for).
+    ``generated_f0``: the generated waveform's :func:`f0_track` when already computed.
 
     Returns a dict with the keys asked for: ``mcd``, ``f0_rmse_cents``, ``vde``.
     """
@@ -116,7 +117,7 @@ def signal_metrics(generated: torch.Tensor, reference: torch.Tensor | tuple, mcd
         diff = cg[path[:, 0]] - cr[path[:, 1]]
         out["mcd"] = float(np.mean(MCD_CONSTANT * np.sqrt((diff ** 2).sum(-1))))
     if f0:
-        fg = f0_track(generated)
+        fg = f0_track(generated) if generated_f0 is None else generated_f0
         ig = np.minimum(path[:, 0], fg.size - 1)
         ir = np.minimum(path[:, 1], fr.size - 1)
         a, b = fg[ig], fr[ir]
