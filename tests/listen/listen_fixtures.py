@@ -1,4 +1,5 @@
-"""Tiny listening-test inputs made by code, and a strict check of a results file against its key."""
+"""Tiny listening-test inputs made by code (wav folders; key and result files for the analysis),
+and a strict check of a results file against its key."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from voiceflow.listen import RESULT_FORMAT
+from voiceflow.listen import KEY_FORMAT, RESULT_FORMAT
 
 # an item whose file name is markup, and system names/paths that would give the game away
 MARKUP_STEM = "<img src=x onerror=alert(1)>"
@@ -100,3 +101,28 @@ def check_result(result: dict, key: dict) -> None:
             assert len(t["stimuli"]) == 2 and isinstance(t["cmos"], int) and -3 <= t["cmos"] <= 3
         elif test == "ab":
             assert len(t["stimuli"]) == 2 and (t["choice"] is None or t["choice"] in t["stimuli"])
+
+
+# ----------------------------------------------------------------------------- key and result files
+
+def write(path: Path, obj) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+    return path
+
+
+def key_file(tmp_path, test, systems, stimuli, trials, test_id="t1"):
+    stim = {sid: {"system": s, "item": item, "role": role} for sid, (s, item, role) in stimuli.items()}
+    return write(tmp_path / "page" / f"{test_id}.key.json",
+                 {"format": KEY_FORMAT, "test_id": test_id, "test": test, "systems": systems,
+                  "stimuli": stim, "trials": trials})
+
+
+def result(test, listener, trials, test_id="t1"):
+    return {"format": RESULT_FORMAT, "test_id": test_id, "test": test, "listener": listener,
+            "started": "2026-01-01T09:00:00Z", "finished": "2026-01-01T09:10:00Z", "user_agent": "pytest",
+            "trials": [{"position": n, "attention": False, "plays": {}, **t} for n, t in enumerate(trials)]}
+
+
+def by_system(analysis):
+    return {row["system"]: row for row in analysis["systems"]}
