@@ -4,11 +4,13 @@ stand-ins loaded from local folders, and the one-line fallback when a model is m
 import math
 
 import pytest
+import soundfile
 import torch
 
 from voiceflow.audio import load_audio
-from voiceflow.eval.asr import TransformersASR, load_asr, transcribe_many
+from voiceflow.eval.asr import TransformersASR, load_asr
 from voiceflow.eval.backend import Unavailable, load_with_fallback
+from voiceflow.eval.file_work import transcribe_files
 from voiceflow.eval.speaker import WavLMSpeaker, cosine, load_speaker
 from voiceflow.eval.texts import word_errors
 
@@ -87,7 +89,7 @@ def test_pocketsphinx_recognises_flite_speech(speech):
     assert errors / words < 0.6   # a weak recogniser, but not a random one
 
 
-def test_pocketsphinx_transcript_depends_on_its_own_audio_only(speech):
+def test_pocketsphinx_transcript_depends_on_its_own_audio_only(speech, tmp_path):
     """Decoding loud noise and other speech first changes nothing (the decoder's cepstral mean
     used to carry over: 4 of these 6 hypotheses changed), and two processes agree with one."""
     pytest.importorskip("pocketsphinx")
@@ -104,7 +106,10 @@ def test_pocketsphinx_transcript_depends_on_its_own_audio_only(speech):
         after_history.append(asr.transcribe(t))
     assert after_history == fresh
     assert sum(bool(h) for h in fresh) >= 4   # real transcripts, not empty strings
-    assert transcribe_many(asr, targets, jobs=2) == fresh
+    paths = [tmp_path / f"{n}.wav" for n in range(len(targets))]
+    for path, t in zip(paths, targets):
+        soundfile.write(path, t.numpy(), 16000, subtype="FLOAT")  # the same samples back
+    assert transcribe_files(asr, paths, jobs=2) == fresh
 
 
 def test_resemblyzer_same_voice_is_closer_than_another_voice(speech):

@@ -18,25 +18,24 @@ If the requested backend cannot be loaded, one line says so and pocketsphinx is 
 Every transcription depends on its own audio only: pocketsphinx's feature state (its live
 cepstral mean, carried from one utterance to the next by default) is reset before each one,
 so a WER does not depend on which recordings were transcribed before, and
-:func:`transcribe_many` can spread pocketsphinx over processes with identical results.
+:func:`voiceflow.eval.file_work.transcribe_files` can spread pocketsphinx over processes
+with identical results.
 
 Usage::
 
     asr = load_asr("transformers:openai/whisper-large-v3", device="cuda")
     text = asr.transcribe(load_audio("a.wav", 16000))
-    texts = transcribe_many(load_asr("pocketsphinx"), [wav_a, wav_b], jobs=2)
 """
 
 from __future__ import annotations
 
-import multiprocessing
 from typing import Callable
 
 import torch
 
 from voiceflow.eval.backend import Unavailable, from_folder_or_hub, load_with_fallback, local_or_hub
 
-__all__ = ["FALLBACK", "PocketsphinxASR", "TransformersASR", "load_asr", "transcribe_many"]
+__all__ = ["FALLBACK", "PocketsphinxASR", "TransformersASR", "load_asr"]
 
 FALLBACK = "pocketsphinx"
 SAMPLE_RATE = 16000
@@ -75,29 +74,6 @@ class PocketsphinxASR:
 def to_pcm16(wav: torch.Tensor) -> bytes:
     """(samples,) float waveform in [-1, 1] -> 16-bit PCM bytes (clipped)."""
     return (wav.clamp(-1, 1) * 32767).round().to(torch.int16).numpy().tobytes()
-
-
-_worker_asr: PocketsphinxASR | None = None
-
-
-def _pocketsphinx_worker(pcm: bytes) -> str:
-    global _worker_asr
-    if _worker_asr is None:
-        _worker_asr = PocketsphinxASR()
-    return _worker_asr.transcribe_pcm(pcm)
-
-
-def transcribe_many(asr, waves: list[torch.Tensor], jobs: int = 1) -> list[str]:
-    """Texts of ``waves`` (each (samples,) at ``asr.sample_rate``), in order.
-
-    PocketSphinx runs in ``jobs`` forked processes (it holds the GIL; each process has its
-    own decoder and only decodes PCM bytes, no torch); other backends run in this process.
-    """
-    if not isinstance(asr, PocketsphinxASR) or jobs <= 1 or len(waves) < 2:
-        return [asr.transcribe(w) for w in waves]
-    pcms = [to_pcm16(w) for w in waves]
-    with multiprocessing.get_context("fork").Pool(min(jobs, len(pcms))) as pool:
-        return pool.map(_pocketsphinx_worker, pcms, chunksize=1)
 
 
 class TransformersASR:

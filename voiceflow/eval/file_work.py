@@ -18,6 +18,7 @@ Usage::
 
     results = file_results([("asr", Path("a.wav")), ("f0", Path("a.wav"))], jobs=4)
     results[("asr", Path("a.wav"))]   # the transcript;  results[("f0", ...)]: (frames,) Hz, NaN unvoiced
+    texts = transcribe_files(load_asr("pocketsphinx"), ["a.wav", "b.wav"], jobs=2)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Callable, Iterable
 
 from voiceflow.errors import VoiceflowError
 
-__all__ = ["KINDS", "file_results"]
+__all__ = ["KINDS", "file_results", "transcribe_files"]
 
 KINDS = ("asr", "f0")
 Task = tuple[str, Path]
@@ -93,3 +94,15 @@ def file_results(tasks: Iterable[Task], jobs: int, on_result: Callable[[], objec
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return results
+
+
+def transcribe_files(asr, paths: list, jobs: int = 1) -> list[str]:
+    """Transcripts of the wav files ``paths``, in order: PocketSphinx in ``jobs`` workers; any
+    other backend (a transformers model may hold a GPU), or ``jobs`` 1, in this process."""
+    from voiceflow.audio import load_audio
+    from voiceflow.eval.asr import PocketsphinxASR
+
+    if jobs > 1 and isinstance(asr, PocketsphinxASR):
+        done = file_results([("asr", Path(p)) for p in paths], jobs)
+        return [done[("asr", Path(p))] for p in paths]
+    return [asr.transcribe(load_audio(p, asr.sample_rate)) for p in paths]

@@ -25,7 +25,8 @@ import torch
 
 from voiceflow.audio import load_audio
 from voiceflow.errors import VoiceflowError
-from voiceflow.eval.asr import load_asr, transcribe_many
+from voiceflow.eval.asr import load_asr
+from voiceflow.eval.file_work import transcribe_files
 from voiceflow.eval.speaker import load_speaker
 from voiceflow.eval.stats import mean_ci, ratio_ci
 from voiceflow.eval.texts import normalise, word_errors
@@ -50,11 +51,11 @@ def zero_shot_report(out_dir: str | Path, asr: str = "pocketsphinx", speaker: st
     rows = _tts_rows(out_dir)
     recogniser = load_asr(asr, device)
     encoder = load_speaker(speaker, device)
-    sr_asr, sr_spk = recogniser.sample_rate, encoder.sample_rate
+    sr_spk = encoder.sample_rate
 
     generated = [out_dir / f"{r['id']}.wav" for r in rows]
     references = [r["reference"] for r in rows if r.get("reference")]
-    texts = transcribe_many(recogniser, [load_audio(w, sr_asr) for w in generated + references], jobs)
+    texts = transcribe_files(recogniser, generated + references, jobs)
     hyp_generated, hyp_reference = iter(texts[:len(rows)]), iter(texts[len(rows):])
     gen_err, gt_err, totals, items = [], [], [], []
     for r in rows:
