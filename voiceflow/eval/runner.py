@@ -182,8 +182,9 @@ class _Scorer:
                 ref = load_audio(item.reference, SAMPLE_RATE)
                 self._reference[item.reference] = (mel_cepstrum(ref),
                                                    self._f0(item.reference, ref) if "f0" in m else None)
+            track = self._f0(path, at(SAMPLE_RATE)) if "f0" in m else None
             row.update(signal_metrics(at(SAMPLE_RATE), self._reference[item.reference], mcd="mcd" in m,
-                                      f0="f0" in m, generated_f0=self._f0(path, at(SAMPLE_RATE)) if "f0" in m else None))
+                                      f0="f0" in m, generated_f0=track))
         if "mos" in m:
             row["mos"] = b["mos"].score(at(b["mos"].sample_rate), path)
         return row
