@@ -128,3 +128,61 @@ def test_distillmos_gives_a_finite_score(speech):
     mos = load_mos("distillmos")
     score = mos.score(load_audio(speech[("slt", "u1")], 16000))
     assert math.isfinite(score) and 0.5 < score < 5.5
+
+
+STAND_IN_HUBCONF = """
+dependencies = ["torch"]
+import torch
+
+
+class Loudness(torch.nn.Module):
+    # stands in for SpeechMOS's UTMOS22Strong: wave (B, T), sr -> MOS (B,)
+    def forward(self, wave, sr):
+        assert wave.dim() == 2 and sr == 16000, (wave.shape, sr)
+        return 1.0 + 4.0 * torch.tanh(10 * wave.abs().mean(-1))
+
+
+def utmos22_strong(progress=True, pretrained=True):
+    return Loudness().eval()
+"""
+
+
+def test_utmos_loads_through_torch_hub_from_a_local_repo(tmp_path):
+    """The real torch.hub loading code on a local stand-in of SpeechMOS (same entry point and
+    call convention); a missing folder or entry point falls back to distillmos with one line."""
+    from voiceflow.eval.mos import load_mos
+
+    repo = tmp_path / "SpeechMOS"
+    repo.mkdir()
+    (repo / "hubconf.py").write_text(STAND_IN_HUBCONF)
+    mos = load_mos(f"utmos:{repo}", notice=None)
+    assert mos.name == f"utmos:{repo}" and mos.sample_rate == 16000
+    g = torch.Generator().manual_seed(0)
+    quiet, loud = (a * torch.randn(16000, generator=g) for a in (0.01, 0.2))
+    assert 1.0 < mos.score(quiet) < mos.score(loud) < 5.0
+    assert mos.score(loud) == pytest.approx(1.0 + 4.0 * math.tanh(10 * loud.abs().mean().item()), rel=1e-6)
+
+    pytest.importorskip("distillmos")
+    lines = []
+    assert load_mos(f"utmos:{tmp_path / 'nowhere'}", notice=lines.append).name == "distillmos"
+    assert lines == [f"eval: utmos:{tmp_path / 'nowhere'} unavailable (no such folder {tmp_path / 'nowhere'}); "
+                     "using distillmos"]
+    (repo / "hubconf.py").write_text('dependencies = ["torch"]\n')
+    lines = []
+    assert load_mos(f"utmos:{repo}", notice=lines.append).name == "distillmos"
+    assert len(lines) == 1 and f"cannot load utmos22_strong from {repo}: " in lines[0]
+
+
+def test_utmos_hub_repo_offline_and_not_cached_is_one_line(tmp_path, monkeypatch):
+    """The default (SpeechMOS on GitHub) with an empty torch hub cache and no connection:
+    one line naming the cache folder, at once, instead of a download attempt."""
+    pytest.importorskip("distillmos")
+    from voiceflow.eval import mos as mos_module
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(mos_module, "_github_reachable", lambda timeout=3.0: False)
+    lines = []
+    assert mos_module.load_mos("utmos", notice=lines.append).name == "distillmos"
+    cache = tmp_path / "hub" / "tarepan_SpeechMOS_v1.2.0"
+    assert lines == [f"eval: utmos unavailable ({mos_module.UTMOS_HUB} is not in the torch hub cache ({cache}) "
+                     "and github.com is unreachable); using distillmos"]

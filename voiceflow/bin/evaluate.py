@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics", default=None, help="comma list of wer,cer,sim_o,sim_r,mcd,f0,mos")
     parser.add_argument("--asr", default="pocketsphinx", help="pocketsphinx | transformers:DIR_OR_HUB_ID")
     parser.add_argument("--speaker", default="resemblyzer", help="resemblyzer | wavlm:DIR_OR_HUB_ID")
-    parser.add_argument("--mos", default="distillmos", help="distillmos | utmos")
+    parser.add_argument("--mos", default="distillmos",
+                        help="distillmos | utmos (SpeechMOS's UTMOS22 via torch.hub) | utmos:DIR_OR_OWNER/REPO[:REF]")
     parser.add_argument("--vocoder", default=None, help="vocoder for SIM-r: vocos DIR, hub id or griffinlim")
     parser.add_argument("--out", required=True, metavar="DIR", help="writes DIR/metrics.json and DIR/items.csv")
     parser.add_argument("--device", default=None, help="cuda when available, else cpu")
