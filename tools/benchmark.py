@@ -153,7 +153,7 @@ def bench_train(args, device, peak) -> dict:
            "step_ms_median": round(statistics.median(times) * 1e3, 2),
            "real_frames_per_s": round(sum(frames) / total_t, 1),
            "padded_fraction_real": round(sum(frames) / (args.steps * args.batch * args.max_frames), 3),
-           "achieved_tflops": round(sum(flops) / total_t / 1e12, 1),
+           "achieved_tflops": float(f"{sum(flops) / total_t / 1e12:.3g}"),
            "warmup_s": round(t_compile, 1)}
     if device.type == "cuda":
         rec["peak_mem_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)
@@ -215,7 +215,7 @@ def bench_infer(args, device, peak) -> list[dict]:
                    "cuda_graph": args.cuda_graph, "batch": batch, "frames": args.frames, "nfe": args.nfe,
                    "solver": args.solver, "guidance": guidance, "time_s_median": round(med, 4),
                    "rtf": round(med / (batch * audio_s), 5), "ms_per_nfe": round(med / args.nfe * 1e3, 2),
-                   "achieved_tflops": round(flops / med / 1e12, 1), "first_call_s": round(warm, 1),
+                   "achieved_tflops": float(f"{flops / med / 1e12:.3g}"), "first_call_s": round(warm, 1),
                    "finite": bool(torch.isfinite(y).all()), **check}
             if device.type == "cuda":
                 rec["peak_mem_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)
@@ -239,7 +239,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", default="16", help="utterances per batch (infer: a comma list)")
     parser.add_argument("--min-frames", type=int, default=600)
     parser.add_argument("--max-frames", type=int, default=1000)
-    parser.add_argument("--precision", default="bf16", choices=("no", "bf16", "fp16"))
+    parser.add_argument("--precision", default=None, choices=("no", "bf16", "fp16"),
+                        help="training autocast (default: bf16 on CUDA, no on the CPU, which lacks fast bf16 here)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=12)
     parser.add_argument("--pool", type=int, default=6)
@@ -249,12 +250,16 @@ def main(argv=None) -> int:
     parser.add_argument("--nfe", type=int, default=32)
     parser.add_argument("--solver", default="euler")
     parser.add_argument("--guidance", default="0")
-    parser.add_argument("--dtype", default="bf16", choices=("bf16", "fp16", "fp32"))
+    parser.add_argument("--dtype", default=None, choices=("bf16", "fp16", "fp32"),
+                        help="inference weights (default: bf16 on CUDA, fp32 on the CPU)")
     parser.add_argument("--cuda-graph", action="store_true")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--check", action="store_true", help="compare the CUDA-graph output with eager sampling")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
+    cuda = device.type == "cuda"
+    args.precision = args.precision or ("bf16" if cuda else "no")
+    args.dtype = args.dtype or ("bf16" if cuda else "fp32")
     if args.mode == "train":
         args.batch = int(args.batch)
     torch.backends.cuda.matmul.allow_tf32 = True

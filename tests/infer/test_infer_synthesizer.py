@@ -146,3 +146,35 @@ def test_stochastic_output_directory_names_its_options(trained, tmp_path):
     meta = json.loads((out / "meta.jsonl").read_text().splitlines()[0])
     assert (meta["solver"], meta["noise_scale"], meta["schedule"], meta["sway"]) == (
         "stochastic_euler", 0.3, "sway", -1.0)
+
+
+def test_generate_in_bf16_names_its_weights_and_score_refuses_them(trained, tmp_path, capsys):
+    """--dtype bf16 samples with bf16 weights (the ODE state stays fp32): close to fp32, written
+    to a directory named for it, recorded in meta.jsonl, and not mixed into an fp32 report."""
+    from voiceflow.bin.generate import main as generate_main
+    from voiceflow.errors import VoiceflowError
+    from voiceflow.infer import Synthesizer
+    from voiceflow.infer.loading import load_audio_model
+    from voiceflow.infer.scoring import masked_l1_report
+
+    c, exp = trained
+    manifest = tmp_path / "items.jsonl"
+    manifest.write_text("".join(json.dumps({**r, "span": [0.05, 0.15]}) + "\n" for r in c["rows"][:3]))
+    synth = Synthesizer(exp, device="cpu", vocoder="griffinlim")
+    full = synth.generate(manifest, tmp_path / "out", nfe=4, seed=2)
+    assert generate_main(["--checkpoint", str(exp), "--manifest", str(manifest), "--out-root", str(tmp_path / "out"),
+                          "--nfe", "4", "--seed", "2", "--dtype", "bf16", "--device", "cpu",
+                          "--vocoder", "griffinlim"]) == 0
+    half = tmp_path / "out" / "nfe4_euler_cfg0_seed2_bf16"
+    assert capsys.readouterr().out.strip() == str(half)
+    meta = {d: [json.loads(line) for line in (d / "meta.jsonl").read_text().splitlines()] for d in (full, half)}
+    assert {m["dtype"] for m in meta[full]} == {"fp32"} and {m["dtype"] for m in meta[half]} == {"bf16"}
+    for a, b in zip(meta[full], meta[half]):
+        assert a["masked_l1"] != b["masked_l1"] and abs(a["masked_l1"] - b["masked_l1"]) < 0.01 * a["masked_l1"]
+        assert soundfile.info(half / f"{b['id']}.wav").frames == soundfile.info(full / f"{a['id']}.wav").frames
+    untrained = Synthesizer(load_audio_model(exp, "cpu", weights="untrained"), device="cpu")
+    items = synth.items_from_manifest(manifest)
+    with pytest.raises(VoiceflowError, match=r"meta.jsonl: item .*: dtype 'bf16', but the report samples with 'fp32'"):
+        masked_l1_report(synth, untrained, items, 4, "euler", 0.0, 2, generated={0.0: half})
+    with pytest.raises(VoiceflowError, match=r"dtype 'int8': expected one of fp32, bf16, fp16"):
+        Synthesizer(exp, device="cpu", dtype="int8")

@@ -305,3 +305,17 @@ def test_cli_bad_input(demo, tmp_path):
     _one_line_error(_cli("tts", *base, "--prompt-wav", row["audio"], "--prompt-text", row["text"],
                          "--text", "hello", "--prompt-alignment", str(tmp_path / "none.TextGrid")), "none.TextGrid")
     assert not out.exists() and not list(tmp_path.glob(".o.wav*"))
+
+
+def test_cli_tts_with_bf16_weights(demo, tmp_path):
+    """--dtype reaches the task commands: bf16 weights give a wav of the fp32 one's length (the
+    duration model decides it) that differs from it only by rounding."""
+    a, b = demo["test"][0], demo["test"][1]
+    outs = {}
+    for dtype in ("fp32", "bf16"):
+        outs[dtype] = tmp_path / f"{dtype}.wav"
+        _ok(_cli("tts", "--checkpoint", str(demo["exp"]), "--prompt-wav", a["audio"], "--prompt-text", a["text"],
+                 "--text", b["text"], "--out", str(outs[dtype]), "--nfe", "2", "--dtype", dtype))
+    full, half = (torch.from_numpy(sf.read(outs[d], dtype="float32")[0]) for d in ("fp32", "bf16"))
+    assert full.shape == half.shape and not torch.equal(full, half)
+    assert (full - half).norm() < 0.1 * full.norm()

@@ -5,13 +5,14 @@ Usage::
     voiceflow generate --checkpoint exp/demo --manifest data/test.jsonl --out-root exp/demo/infer \\
         [--span-seconds 1.0,2.0] [--nfe 32] [--solver euler|midpoint|stochastic_euler] \\
         [--schedule uniform|sway] [--sway -1] [--noise-scale 0.5] [--guidance 0.0] [--seed 0] \\
-        [--vocoder DIR_OR_HUB_ID] [--device cuda] [--cuda-graph]
+        [--vocoder DIR_OR_HUB_ID] [--device cuda] [--dtype fp32|bf16|fp16] [--compile] [--cuda-graph]
 
 Items need ``id``, ``audio`` and ``alignment``, and either a ``span`` ([start_s, end_s]) or
 ``--span-seconds LO,HI`` with ``words`` (a run of whole words of that length is drawn with the
 seed). Writes ``<out-root>/nfe<N>_<solver>_cfg<a>_seed<s>/{<id>.wav, meta.jsonl}`` (the
-solver part names its options: ``stochastic_euler-s0.5``, ``euler_sway-1``) and
-prints its path.
+solver part names its options: ``stochastic_euler-s0.5``, ``euler_sway-1``; weights other
+than fp32 add ``_bf16`` or ``_fp16``) and prints its path. On a GPU, ``--dtype bf16 --compile
+--cuda-graph`` is the setup ``tools/benchmark.py infer`` measures.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import argparse
 
 from voiceflow.bin.common import entry_point
-from voiceflow.bin.infill import add_sampling_args, sampling_options
+from voiceflow.bin.infill import add_sampling_args, add_speed_args, sampling_options
 from voiceflow.errors import VoiceflowError
 
 
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-frames", type=int, default=20000, help="frames per sampling batch")
     parser.add_argument("--cuda-graph", action="store_true", help="replay the ODE loop as one CUDA graph")
     add_sampling_args(parser)
+    add_speed_args(parser)
     args = parser.parse_args(argv)
     options = sampling_options(args)
     span = parse_range(args.span_seconds)
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from voiceflow.infer import Synthesizer
 
     synth = Synthesizer(args.checkpoint, device=args.device, vocoder=args.vocoder, weights=args.weights,
-                        cuda_graph=args.cuda_graph)
+                        cuda_graph=args.cuda_graph, dtype=args.dtype, compile=args.compile)
     out = synth.generate(args.manifest, args.out_root, args.nfe, args.solver, args.guidance, args.seed,
                          span, args.max_frames, **options)
     print(out)

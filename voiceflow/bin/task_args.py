@@ -6,7 +6,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from voiceflow.bin.infill import add_sampling_args, sampling_options
+from voiceflow.bin.infill import add_sampling_args, add_speed_args, sampling_options
 from voiceflow.errors import VoiceflowError
 
 
@@ -18,6 +18,7 @@ def add_task_args(parser: argparse.ArgumentParser, rate: bool = True) -> None:
     if rate:
         parser.add_argument("--rate", type=float, default=1.0, help="speaking rate of new speech (1.25 = faster)")
     add_sampling_args(parser)
+    add_speed_args(parser)
 
 
 def check_inputs(args: argparse.Namespace, *wav_args: str) -> dict:
@@ -39,7 +40,7 @@ def make_synthesizer(args: argparse.Namespace):
     from voiceflow.infer import Synthesizer
 
     return Synthesizer(args.checkpoint, device=args.device, vocoder=args.vocoder, weights=args.weights,
-                       duration=args.duration)
+                       duration=args.duration, dtype=args.dtype, compile=args.compile)
 
 
 def write_result(out: str, wav, sample_rate: int, info: dict, source: str | None = None) -> None:

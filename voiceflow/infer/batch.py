@@ -90,7 +90,7 @@ def run_batch(synth, manifest: str | Path, out_dir: str | Path, on_error: str = 
         raise VoiceflowError(f"{manifest}: no items")
     check_items(rows, manifest)
     common = {"checkpoint": str(synth.loaded.checkpoint), "step": synth.loaded.step, "weights": synth.loaded.weights,
-              "solver": options.get("solver", "euler"), "nfe": options.get("nfe", 32),
+              "dtype": synth.dtype, "solver": options.get("solver", "euler"), "nfe": options.get("nfe", 32),
               "guidance": options.get("guidance", 0.0), "seed": options.get("seed", 0),
               "vocoder": synth.vocoder.name}
     meta, failed = [], []

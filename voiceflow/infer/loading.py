@@ -6,6 +6,7 @@ directory ``<exp>/checkpoints/step-N``; the experiment directory holds ``config.
 
     loaded = load_audio_model("exp/demo", device="cuda")     # EMA weights by default
     loaded.model, loaded.inventory, loaded.stats, loaded.cfg
+    fast = load_audio_model("exp/demo", device="cuda", dtype=DTYPES["bf16"], compile_blocks=True)
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from voiceflow.errors import VoiceflowError
 from voiceflow.models import VoiceboxAudioModel
 from voiceflow.text import PhoneInventory
 from voiceflow.train.checkpoint import load_file, load_trainer_state, resolve_checkpoint
+
+
+# inference weight types by name (``--dtype``); fp32 is what training's EMA holds
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return {v: k for k, v in DTYPES.items()}[dtype]
 
 
 @dataclass

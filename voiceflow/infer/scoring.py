@@ -77,8 +77,8 @@ def generated_l1_values(out_dir: str | Path, synth: Synthesizer, items: list[Inf
         raise VoiceflowError(f"{meta}: no such file (not a voiceflow generate directory)")
     rows = {r["id"]: r for r in read_jsonl(meta)}
     expected = {"checkpoint": str(Path(synth.loaded.checkpoint).resolve()), "step": synth.loaded.step,
-                "weights": synth.loaded.weights, "solver": solver, "nfe": nfe, "guidance": guidance, "seed": seed,
-                **solver_options(solver, options)}
+                "weights": synth.loaded.weights, "dtype": synth.dtype, "solver": solver, "nfe": nfe,
+                "guidance": guidance, "seed": seed, **solver_options(solver, options)}
     values = []
     for it in items:
         row = rows.get(it.id)
@@ -86,9 +86,9 @@ def generated_l1_values(out_dir: str | Path, synth: Synthesizer, items: list[Inf
             raise VoiceflowError(f"{meta}: item {it.id} was not generated")
         wanted = {**expected, "span_frames": it.meta["span_frames"]}
         for key, value in wanted.items():
-            if row.get(key) != value:
-                raise VoiceflowError(f"{meta}: item {it.id}: {key} {row.get(key)!r}, but the report samples "
-                                     f"with {value!r}")
+            got = row.get(key, "fp32" if key == "dtype" else None)  # meta.jsonl before dtype: fp32
+            if got != value:
+                raise VoiceflowError(f"{meta}: item {it.id}: {key} {got!r}, but the report samples with {value!r}")
         if "masked_l1" not in row:
             raise VoiceflowError(f"{meta}: item {it.id}: no masked_l1 (written by an older voiceflow generate)")
         values.append(float(row["masked_l1"]))

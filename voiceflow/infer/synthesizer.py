@@ -44,7 +44,7 @@ from voiceflow.data.manifest import load_manifest, resolve
 from voiceflow.errors import VoiceflowError
 from voiceflow.fileio import atomic_path, write_jsonl
 from voiceflow.flow import masked_l1
-from voiceflow.infer.loading import LoadedModel, experiment_dir_of, load_audio_model
+from voiceflow.infer.loading import DTYPES, LoadedModel, dtype_name, experiment_dir_of, load_audio_model
 from voiceflow.infer.sampler import InfillSampler, compose, frame_budget_batches
 from voiceflow.infer.spans import choose_word_span, snap_span
 from voiceflow.vocoder import load_vocoder
@@ -77,9 +77,11 @@ def solver_label(solver: str, schedule: str = "uniform", sway: float = -1.0, noi
     return label
 
 
-def output_dir_name(nfe: int, solver: str, guidance: float, seed: int, **options) -> str:
-    """``nfe<N>_<solver label>_cfg<a>_seed<s>``; ``options``: schedule, sway, noise_scale."""
-    return f"nfe{nfe}_{solver_label(solver, **options)}_cfg{guidance:g}_seed{seed}"
+def output_dir_name(nfe: int, solver: str, guidance: float, seed: int, dtype: str = "fp32", **options) -> str:
+    """``nfe<N>_<solver label>_cfg<a>_seed<s>``, with ``_<dtype>`` unless the weights are fp32;
+    ``options``: schedule, sway, noise_scale."""
+    name = f"nfe{nfe}_{solver_label(solver, **options)}_cfg{guidance:g}_seed{seed}"
+    return name if dtype == "fp32" else f"{name}_{dtype}"
 
 
 def solver_options(solver: str, options: dict) -> dict:
@@ -93,12 +95,19 @@ def solver_options(solver: str, options: dict) -> dict:
 
 
 class Synthesizer:
+    """``dtype``: the weights' type for sampling ("fp32", "bf16" or "fp16"; the ODE state stays
+    fp32); ``compile``: torch.compile each transformer block; ``cuda_graph``: replay the
+    sampling loop as one CUDA graph. The last three are for speed on a GPU."""
+
     def __init__(self, checkpoint: str | Path | LoadedModel, device: str | None = None,
                  vocoder: str | None = None, weights: str = "ema", cuda_graph: bool = False,
-                 duration: str | Path | None = None):
+                 duration: str | Path | None = None, dtype: str = "fp32", compile: bool = False):
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if dtype not in DTYPES:
+            raise VoiceflowError(f"dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
         self.loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_audio_model(
-            checkpoint, device, weights=weights)
+            checkpoint, device, weights=weights, dtype=DTYPES[dtype], compile_blocks=compile)
+        self.dtype = dtype_name(next(self.loaded.model.parameters()).dtype)
         self.device = torch.device(device)
         self.cfg = self.loaded.cfg
         self.sampler = InfillSampler(self.loaded.model, cuda_graph=cuda_graph)
@@ -250,10 +259,10 @@ class Synthesizer:
                  max_frames: int = 20000, **options) -> Path:
         items = self.items_from_manifest(manifest, span_seconds, seed)
         mels = self.infill_items(items, nfe, solver, guidance, seed, max_frames, **options)
-        out_dir = Path(out_root) / output_dir_name(nfe, solver, guidance, seed, **options)
+        out_dir = Path(out_root) / output_dir_name(nfe, solver, guidance, seed, self.dtype, **options)
         common = {"checkpoint": str(Path(self.loaded.checkpoint).resolve()), "step": self.loaded.step,
-                  "weights": self.loaded.weights, "solver": solver, "nfe": nfe, "guidance": guidance,
-                  "seed": seed, **solver_options(solver, options), "vocoder": self.vocoder.name}
+                  "weights": self.loaded.weights, "dtype": self.dtype, "solver": solver, "nfe": nfe,
+                  "guidance": guidance, "seed": seed, **solver_options(solver, options), "vocoder": self.vocoder.name}
         rows = []
         with atomic_path(out_dir, is_dir=True) as tmp:
             for item, mel in zip(items, mels):
