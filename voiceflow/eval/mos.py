@@ -6,7 +6,7 @@ Specs (``--mos``):
   MOS predictor, weights inside the wheel; 16 kHz input.
 - ``utmos`` or ``utmos:<folder or owner/repo[:ref]>``: the UTMOS22 strong learner (Saeki et
   al., 2022) through torch.hub, from SpeechMOS's port (``tarepan/SpeechMOS:v1.2.0``, entry
-  point ``utmos22_strong``, the predictor most TTS papers report) or from a local clone of
+  point ``utmos22_strong``; ``model(wave (B, T), sr) -> (B,)``) or from a local clone of
   it. A GitHub repo is used when torch's hub cache holds it or github.com answers; its
   weights come through ``torch.hub.load_state_dict_from_url`` (cached after the first use).
 
