@@ -22,7 +22,7 @@ nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm --format=csv,nohe
 for s in $sections; do
   echo "=== $s ($(date +%T))"
   case $s in
-    tests) timeout 150 python3 -m pytest -q -x -m gpu -p no:cacheprovider tests 2>&1 | tail -25 | tee "$out/tests.log" ;;
+    tests) timeout 240 python3 -m pytest -q -x -m gpu -p no:cacheprovider tests 2>&1 | tail -25 | tee "$out/tests.log" ;;
     train) timeout 200 python3 tools/benchmark.py train --preset paper --batch 16 --min-frames 600 --max-frames 1000 \
              --precision bf16 --compile --pack-multiple 1024 --steps 30 --warmup 12 --out "$out/bench.jsonl" 2>&1 | tail -3 ;;
     train_dynamic) timeout 200 python3 tools/benchmark.py train --preset paper --batch 16 --min-frames 600 \
