@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     options = check_inputs(args, "prompt_wav")
     synth = make_synthesizer(args)
     wav, info = synth.tts(args.prompt_wav, args.prompt_text, args.text, keep_prompt=args.keep_prompt,
-                     alignment=args.prompt_alignment, **options)
+                          alignment=args.prompt_alignment, **options)
     write_result(args.out, wav, synth.cfg.mel.sample_rate, info)
     return 0
 

@@ -141,9 +141,9 @@ class SpeechTasks:
         words, _ = self.front.phonemize(text, what="text")
         if prompt_text is None and alignment is not None:
             from voiceflow.align import count_words, load_alignment
+            from voiceflow.audio import audio_duration
 
-            duration = self.front.load(wav, self.sr).numel() / self.sr
-            alignment, name = load_alignment(alignment, duration, f"{wav}: alignment")
+            alignment, name = load_alignment(alignment, audio_duration(wav), f"{wav}: alignment")
             n = count_words(alignment)
             if n > len(words):
                 raise VoiceflowError(f"{name}: {n} words aligned, but the text has only {len(words)}")
