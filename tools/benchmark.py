@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from voiceflow.config import load_config  # noqa: E402
 from voiceflow.models import VoiceboxAudioModel  # noqa: E402
+from voiceflow.models.packing import ATTENTION_LAYOUTS  # noqa: E402
 
 H100_BF16_DENSE = 989.4e12  # H100 SXM datasheet, dense bf16 (as in shared/bench/peers_gpu.py)
 N_PHONES = 100
@@ -147,8 +148,8 @@ def bench_train(args, device, peak) -> dict:
     if args.profile:
         profile_steps(step, pool, device)
     times = [a.elapsed_time(b) / 1e3 for a, b in events] if device.type == "cuda" else [total_t / args.steps]
-    rec = {"kind": "train", "preset": args.preset, "precision": args.precision, "compile": args.compile,
-           "batch": args.batch, "frames": [args.min_frames, args.max_frames], "pack_multiple": args.pack_multiple,
+    rec = {"kind": "train", "preset": args.preset, "attention": args.attention, "precision": args.precision,
+           "compile": args.compile, "batch": args.batch, "frames": [args.min_frames, args.max_frames], "pack_multiple": args.pack_multiple,
            "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1),
            "step_ms_median": round(statistics.median(times) * 1e3, 2),
            "real_frames_per_s": round(sum(frames) / total_t, 1),
@@ -211,7 +212,8 @@ def bench_infer(args, device, peak) -> list[dict]:
                 ref = InfillSampler(model).sample(x_ctx, b["phones"], b["lengths"], x0, args.nfe, args.solver, guidance)
                 check = {"graph_vs_eager_rel_err": round(((y - ref).norm() / ref.norm()).item(), 5)}
             flops = model_flops(model, [args.frames] * batch, train=False) * args.nfe * (2 if guidance else 1)
-            rec = {"kind": "infer", "preset": args.preset, "dtype": args.dtype, "compile": args.compile,
+            rec = {"kind": "infer", "preset": args.preset, "attention": args.attention, "dtype": args.dtype,
+                   "compile": args.compile,
                    "cuda_graph": args.cuda_graph, "batch": batch, "frames": args.frames, "nfe": args.nfe,
                    "solver": args.solver, "guidance": guidance, "time_s_median": round(med, 4),
                    "rtf": round(med / (batch * audio_s), 5), "ms_per_nfe": round(med / args.nfe * 1e3, 2),
@@ -231,7 +233,8 @@ def main(argv=None) -> int:
     parser.add_argument("--set", action="append", help="extra config override, e.g. model.depth=12")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--compile", action="store_true", help="torch.compile each transformer block")
-    parser.add_argument("--attention", default="auto", choices=("auto", "flex", "sdpa"))
+    parser.add_argument("--attention", default="auto", choices=("auto",) + ATTENTION_LAYOUTS,
+                        help="model.attention: auto = flex on CUDA (the packed sequence), sdpa on the CPU")
     parser.add_argument("--dynamic", action="store_true", help="compile for any packed length")
     parser.add_argument("--pack-multiple", type=int, default=1024)
     parser.add_argument("--out", default=None, help="append JSON lines here")

@@ -77,7 +77,8 @@ class ModelConfig:
     conv_pos_kernel: int = 31
     conv_pos_groups: int = 16
     dropout: float = 0.0
-    # "auto": FlexAttention on CUDA, exact per-utterance SDPA elsewhere; or "flex" / "sdpa"
+    # "auto": FlexAttention on CUDA, exact per-utterance SDPA elsewhere; or "flex" / "flex_padded" /
+    # "sdpa" (models/packing.py: packed sequence, padded rows, exact padded batch)
     attention: str = "auto"
     compile: bool = False  # torch.compile each transformer block (CUDA)
     # the packed token count is rounded up to a multiple of this (fewer distinct shapes to compile)

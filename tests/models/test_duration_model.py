@@ -44,6 +44,25 @@ def test_padding_never_changes_an_items_output(kind):
             assert torch.allclose(alone[0], out[b, :n], atol=1e-5), b
 
 
+@pytest.mark.parametrize("layout", ["flex", "flex_padded"])
+def test_flex_layouts_equal_the_exact_path(layout):
+    """The GPU attention layouts computed on the CPU (forward; FlexAttention has no CPU backward)."""
+    exact = small_model("flow")
+    torch.manual_seed(0)
+    fast = DurationModel(DurationConfig(kind="flow", attention=layout, **SMALL), n_phones=12).eval()
+    fast.load_state_dict(exact.state_dict())
+    fast.set_normalisation(1.8, 0.6)
+    g = torch.Generator().manual_seed(2)
+    lengths = torch.tensor([40, 129, 3])
+    B, L = 3, 129
+    phones = torch.randint(1, 12, (B, L), generator=g)
+    ctx, flag = torch.randn(B, L, generator=g), (torch.rand(B, L, generator=g) < 0.5).float()
+    args = dict(x_t=torch.randn(B, L, generator=g), t=torch.rand(B, generator=g))
+    with torch.no_grad():
+        torch.testing.assert_close(fast(phones, ctx, flag, lengths, **args), exact(phones, ctx, flag, lengths, **args),
+                                   rtol=1e-4, atol=1e-5)
+
+
 def test_dequantisation_round_trip_and_rate():
     d = torch.arange(0, 300).repeat(20)
     u = torch.rand(d.shape, generator=torch.Generator().manual_seed(0))

@@ -8,6 +8,7 @@ import torch
 from voiceflow.config import load_config
 from voiceflow.models import VoiceboxAudioModel, make_pack
 from voiceflow.models.attention import alibi_bias, alibi_slopes
+from voiceflow.models.packing import attention_layout, from_padded_rows, to_padded_rows
 
 SMALL = ["model.n_phones=20", "model.dim=32", "model.heads=2", "model.depth=3", "model.ff_dim=64",
          "model.phone_dim=8", "model.conv_pos_groups=4", "model.conv_pos_kernel=7"]
@@ -102,7 +103,7 @@ def test_pack_layout_and_block_mask_cover_exactly_the_same_utterance_pairs():
     g = torch.Generator().manual_seed(3)
     for _ in range(5):
         lengths = torch.randint(1, 300, (int(torch.randint(1, 6, (1,), generator=g)),), generator=g).tolist()
-        pack = make_pack(lengths, max(lengths), "cpu", multiple=256, flex=True)
+        pack = make_pack(lengths, max(lengths), "cpu", multiple=256, attention="flex")
         assert pack.total % 256 == 0 and pack.total >= sum(lengths) + len(lengths)
         assert pack.frame_dst.numel() == sum(lengths) and pack.time_start % 128 == 0
         assert pack.time_dst.tolist() == list(range(pack.time_start, pack.time_start + len(lengths)))
@@ -124,20 +125,62 @@ def test_pack_layout_and_block_mask_cover_exactly_the_same_utterance_pairs():
                 assert same[q * 128:(q + 1) * 128, k * 128:(k + 1) * 128].all()
 
 
-def test_flex_attention_path_equals_per_utterance_sdpa():
-    """The GPU path (FlexAttention, block mask, ALiBi score_mod) computed on the CPU."""
+def test_padded_rows_layout_round_trips_and_its_block_mask_covers_each_row():
+    lengths = [127, 1, 300, 255]  # rows of 128 tokens exactly (no partial block), 2, 301, 256
+    pack = make_pack(lengths, 300, "cpu", attention="flex_padded")
+    assert pack.pad_len == 384 and pack.gather is None
+    x = torch.randn(pack.total, 5)
+    rows = to_padded_rows(x, pack, len(lengths))  # (B, Lp, C)
+    for b, n in enumerate(lengths):
+        start = sum(lengths[:b])
+        assert torch.equal(rows[b, 0], x[pack.time_start + b])  # the flow-step token first
+        assert torch.equal(rows[b, 1:1 + n], x[start:start + n])
+    back = from_padded_rows(rows, pack)
+    real = torch.cat([pack.frame_dst, pack.time_dst])
+    assert torch.equal(back[real], x[real])
+    # padding columns and filler tokens are spread out (no index repeated more than needed)
+    assert torch.bincount(pack.row_src).max() <= -(-pack.row_src.numel() // pack.total) + 1
+    assert pack.row_src.shape == (4 * 384,) and pack.token_row.shape == (pack.total,)
+    bm = pack.block_mask
+    for b, n in enumerate(lengths):
+        span, nb = 1 + n, pack.pad_len // 128
+        for q in range(nb):
+            full = bm.full_kv_indices[b, 0, q, : bm.full_kv_num_blocks[b, 0, q]].tolist()
+            partial = bm.kv_indices[b, 0, q, : bm.kv_num_blocks[b, 0, q]].tolist()
+            if q * 128 >= span:
+                assert full == [] and partial == []  # queries past the row's end: nothing
+            else:
+                assert full == list(range(span // 128))
+                assert partial == ([span // 128] if span % 128 else [])
+
+
+@pytest.mark.parametrize("layout", ["flex", "flex_padded"])
+def test_flex_attention_paths_equal_per_utterance_sdpa(layout):
+    """The GPU paths (FlexAttention, block masks, ALiBi score_mod) computed on the CPU
+    (forward only: FlexAttention has no CPU backward; tests/models/test_models_gpu.py
+    compares the gradients on CUDA)."""
     model = small_model()
-    flex = small_model("model.attention=flex", "model.pack_multiple=128")
+    flex = small_model(f"model.attention={layout}", "model.pack_multiple=128")
     flex.load_state_dict(model.state_dict())
-    for lengths in ([150, 37, 90], [130]):
+    for lengths in ([150, 37, 90], [130], [127, 1]):
         x, c, ph, t, lens = inputs(lengths, T=150)
         with torch.no_grad():
             torch.testing.assert_close(flex(x, c, ph, t, lens), model(x, c, ph, t, lens), rtol=1e-4, atol=1e-5)
     for heads in (2, 3):  # slopes by formula (power of two) and from the table
         exact = small_model(f"model.heads={heads}", "model.dim=48", "model.conv_pos_groups=3")
         fast = small_model(f"model.heads={heads}", "model.dim=48", "model.conv_pos_groups=3",
-                           "model.attention=flex", "model.pack_multiple=128")
+                           f"model.attention={layout}", "model.pack_multiple=128")
         fast.load_state_dict(exact.state_dict())
         x, c, ph, t, lens = inputs([70, 20])
         with torch.no_grad():
             torch.testing.assert_close(fast(x, c, ph, t, lens), exact(x, c, ph, t, lens), rtol=1e-4, atol=1e-5)
+
+
+def test_attention_layout_by_device_and_unknown_mode():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert attention_layout("auto", cpu) == "sdpa" and attention_layout("auto", cuda) == "flex"
+    assert attention_layout("flex_padded", cpu) == "flex_padded"
+    model = small_model("model.attention=flash")
+    x, c, ph, t, lens = inputs([5])
+    with pytest.raises(ValueError, match="model.attention must be auto, sdpa, flex, flex_padded; got 'flash'"):
+        model(x, c, ph, t, lens)

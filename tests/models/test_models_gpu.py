@@ -16,12 +16,12 @@ CFG = ["model.n_phones=50", "model.dim=256", "model.heads=4", "model.depth=4", "
        "model.phone_dim=64"]
 
 
-def pair(*extra):
+def pair(*extra, layout="flex"):
     cfg = load_config(None, CFG + list(extra))
     torch.manual_seed(0)
     exact = VoiceboxAudioModel(cfg.model, 100).cuda()
     exact.cfg.attention = "sdpa"
-    cfg2 = load_config(None, CFG + ["model.attention=flex", "model.pack_multiple=256"] + list(extra))
+    cfg2 = load_config(None, CFG + [f"model.attention={layout}", "model.pack_multiple=256"] + list(extra))
     fast = VoiceboxAudioModel(cfg2.model, 100).cuda()
     fast.load_state_dict(exact.state_dict())
     return exact, fast
@@ -39,10 +39,11 @@ def rel(a, b):
     return ((a - b).norm() / b.norm()).item()
 
 
+@pytest.mark.parametrize("layout", ["flex", "flex_padded"])
 @pytest.mark.parametrize("compiled", [False, True])
-def test_flex_matches_exact_forward_and_backward(compiled):
+def test_flex_matches_exact_forward_and_backward(compiled, layout):
     torch.backends.cuda.matmul.allow_tf32 = False
-    exact, fast = pair()
+    exact, fast = pair(layout=layout)
     if compiled:
         fast.compile_blocks()
     x, c, ph, t, lens = batch([700, 333, 129, 512])
@@ -56,8 +57,9 @@ def test_flex_matches_exact_forward_and_backward(compiled):
     assert rel(gf, ge) < 1e-3
 
 
-def test_flex_bf16_autocast_close_to_fp32():
-    exact, fast = pair()
+@pytest.mark.parametrize("layout", ["flex", "flex_padded"])
+def test_flex_bf16_autocast_close_to_fp32(layout):
+    exact, fast = pair(layout=layout)
     x, c, ph, t, lens = batch([640, 1000, 800])
     with torch.no_grad():
         ref = exact(x, c, ph, t, lens)
@@ -66,8 +68,9 @@ def test_flex_bf16_autocast_close_to_fp32():
     assert torch.isfinite(out).all() and rel(out.float(), ref) < 2e-2
 
 
-def test_cuda_graph_sampler_equals_eager():
-    _, fast = pair()
+@pytest.mark.parametrize("layout", ["flex", "flex_padded"])
+def test_cuda_graph_sampler_equals_eager(layout):
+    _, fast = pair(layout=layout)
     fast = fast.to(torch.bfloat16).eval().requires_grad_(False)
     x, c, ph, _, lens = batch([300, 250])
     eager = InfillSampler(fast).sample(c, ph, lens, x, nfe=8, guidance=0.7)

@@ -9,7 +9,8 @@ Two exact implementations of the same function:
 
 * ``flex``: FlexAttention (compiled) over the whole packed sequence, with the ALiBi bias as a
   ``score_mod`` and a block mask that skips blocks of different utterances. The attention
-  matrix is never materialised; used on CUDA.
+  matrix is never materialised; used on CUDA. ``flex_padded`` runs the same kernel on the
+  tokens copied into padded rows, flow-step token first (``models/packing.py``).
 * ``sdpa``: the utterances gathered into a padded batch, one ``scaled_dot_product_attention``
   call with an explicit bias and key-padding mask; exact and simple, used on the CPU (the
   bias is (B, H, L, L)).
@@ -25,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from voiceflow.models.packing import Pack
+from voiceflow.models.packing import Pack, from_padded_rows, to_padded_rows
 
 
 def alibi_slopes(heads: int) -> Tensor:
@@ -54,10 +55,13 @@ def alibi_bias(slopes: Tensor, length: int) -> Tensor:
 
 
 def flex_alibi_attention(q: Tensor, k: Tensor, v: Tensor, slopes: Tensor, time_start: int, block_mask) -> Tensor:
-    """FlexAttention with the Voicebox ALiBi bias. q, k, v: (1, H, N, Dh) -> (1, H, N, Dh).
+    """FlexAttention with the Voicebox ALiBi bias. q, k, v: (B, H, N, Dh) -> (B, H, N, Dh).
 
-    Tokens at or after ``time_start`` are flow-step tokens (zero bias). The bias is pure
-    arithmetic on the indices (the slope of a power-of-two head count is 2^(-8 (h+1) / H)).
+    Tokens at or after ``time_start`` are flow-step tokens (zero bias); ``time_start=0``
+    means the padded-row layout, whose flow-step token is token 0 of each row. The bias is
+    pure arithmetic on the indices (the slope of a power-of-two head count is
+    2^(-8 (h+1) / H)); the indices are converted to float before they are combined (exact
+    below 2^24), so that the conversion is done per row and per column, not per score.
     """
     from torch.nn.attention.flex_attention import flex_attention
 
@@ -65,12 +69,15 @@ def flex_alibi_attention(q: Tensor, k: Tensor, v: Tensor, slopes: Tensor, time_s
     power_of_two = math.log2(heads).is_integer()
 
     def alibi(score, b, h, q_idx, kv_idx):
-        dist = (q_idx - kv_idx).abs().to(torch.float32)
+        dist = (q_idx.to(torch.float32) - kv_idx.to(torch.float32)).abs()
         if power_of_two:
             slope = torch.exp2((h + 1).to(torch.float32) * (-8.0 / heads))
         else:
             slope = slopes[h]
-        positional = (q_idx < time_start) & (kv_idx < time_start)
+        if time_start == 0:
+            positional = (q_idx > 0) & (kv_idx > 0)
+        else:
+            positional = (q_idx < time_start) & (kv_idx < time_start)
         return score - torch.where(positional, slope * dist, 0.0)
 
     return flex_attention(q, k, v, score_mod=alibi, block_mask=block_mask)
@@ -115,6 +122,8 @@ class AlibiSelfAttention(nn.Module):
     def forward(self, x: Tensor, pack: Pack) -> Tensor:
         N, D = x.shape
         H = self.heads
+        if pack.row_src is not None:
+            return self.dropout(self.out(self._flex_rows(x, pack)))
         qkv = self.qkv(x).view(N, 3, H, D // H).permute(1, 2, 0, 3)  # (3, H, N, Dh)
         q, k, v = qkv[0], qkv[1], qkv[2]
         if pack.block_mask is not None:
@@ -126,6 +135,15 @@ class AlibiSelfAttention(nn.Module):
             o = self._padded(q, k, v, pack)
         o = o.permute(1, 0, 2).reshape(N, D)  # (N, D)
         return self.dropout(self.out(o))
+
+    def _flex_rows(self, x: Tensor, pack: Pack) -> Tensor:
+        """FlexAttention on padded rows (flex_padded layout): (N, D) -> (N, D) before ``out``."""
+        N, D = x.shape
+        B, H = len(pack.lengths_list), self.heads
+        rows = to_padded_rows(self.qkv(x), pack, B).view(B, pack.pad_len, 3, H, D // H)
+        q, k, v = (rows[:, :, i].transpose(1, 2).contiguous() for i in range(3))  # (B, H, Lp, Dh)
+        o = _flex(q, k, v, self.slopes.float(), 0, pack.block_mask)  # (B, H, Lp, Dh)
+        return from_padded_rows(o.transpose(1, 2).reshape(B, pack.pad_len, D), pack)
 
     def _padded(self, q: Tensor, k: Tensor, v: Tensor, pack: Pack) -> Tensor:
         """Exact attention on the utterances gathered into a padded batch (one SDPA call).

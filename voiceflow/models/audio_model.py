@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from voiceflow.config import ModelConfig
 from voiceflow.models.attention import raise_compile_cache_limit
-from voiceflow.models.packing import Pack, make_pack, pack_frames, unpack_frames
+from voiceflow.models.packing import Pack, attention_layout, make_pack, pack_frames, unpack_frames
 from voiceflow.models.transformer import UNetTransformer
 
 
@@ -77,15 +77,10 @@ class VoiceboxAudioModel(nn.Module):
         self.transformer = UNetTransformer(cfg.dim, cfg.depth, cfg.heads, cfg.ff_dim, cfg.dropout)
         self.out_proj = nn.Linear(cfg.dim, n_mels)
 
-    def uses_flex(self, device: torch.device) -> bool:
-        mode = self.cfg.attention
-        if mode not in ("auto", "flex", "sdpa"):
-            raise ValueError(f"model.attention must be auto, flex or sdpa, got {mode!r}")
-        return mode == "flex" or (mode == "auto" and device.type == "cuda")
-
     def make_pack(self, lengths: Tensor | list[int], max_len: int) -> Pack:
         device = self.in_proj.weight.device
-        return make_pack(lengths, max_len, device, multiple=self.cfg.pack_multiple, flex=self.uses_flex(device))
+        layout = attention_layout(self.cfg.attention, device, "model.attention")
+        return make_pack(lengths, max_len, device, multiple=self.cfg.pack_multiple, attention=layout)
 
     def compile_blocks(self, dynamic: bool = False) -> None:
         """torch.compile each transformer block in place (state_dict keys unchanged).

@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from voiceflow.models.audio_model import ConvPositionEmbedding, TimestepEmbedding
-from voiceflow.models.packing import Pack, make_pack, pack_frames, unpack_frames
+from voiceflow.models.packing import Pack, attention_layout, make_pack, pack_frames, unpack_frames
 from voiceflow.models.transformer import UNetTransformer
 
 KINDS = ("regression", "flow")
@@ -97,15 +97,10 @@ class DurationModel(nn.Module):
         return z * self.log_std + self.log_mean
 
     # ------------------------------------------------------------------ packing
-    def uses_flex(self, device: torch.device) -> bool:
-        mode = self.cfg.attention
-        if mode not in ("auto", "flex", "sdpa"):
-            raise ValueError(f"duration.attention must be auto, flex or sdpa, got {mode!r}")
-        return mode == "flex" or (mode == "auto" and device.type == "cuda")
-
     def make_pack(self, lengths: Tensor | list[int], max_len: int) -> Pack:
         device = self.in_proj.weight.device
-        return make_pack(lengths, max_len, device, multiple=self.cfg.pack_multiple, flex=self.uses_flex(device))
+        layout = attention_layout(self.cfg.attention, device, "duration.attention")
+        return make_pack(lengths, max_len, device, multiple=self.cfg.pack_multiple, attention=layout)
 
     # ------------------------------------------------------------------ forward
     def forward(self, phones: Tensor, ctx: Tensor, flag: Tensor, lengths: Tensor | None = None,
