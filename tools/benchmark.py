@@ -213,7 +213,7 @@ def bench_infer(args, device, peak) -> list[dict]:
                 check = {"graph_vs_eager_rel_err": round(((y - ref).norm() / ref.norm()).item(), 5)}
             flops = model_flops(model, [args.frames] * batch, train=False) * args.nfe * (2 if guidance else 1)
             rec = {"kind": "infer", "preset": args.preset, "attention": args.attention, "dtype": args.dtype,
-                   "compile": args.compile,
+                   "compile": args.compile, "pack_multiple": args.pack_multiple,
                    "cuda_graph": args.cuda_graph, "batch": batch, "frames": args.frames, "nfe": args.nfe,
                    "solver": args.solver, "guidance": guidance, "time_s_median": round(med, 4),
                    "rtf": round(med / (batch * audio_s), 5), "ms_per_nfe": round(med / args.nfe * 1e3, 2),
@@ -236,7 +236,9 @@ def main(argv=None) -> int:
     parser.add_argument("--attention", default="auto", choices=("auto",) + ATTENTION_LAYOUTS,
                         help="model.attention: auto = flex on CUDA (the packed sequence), sdpa on the CPU")
     parser.add_argument("--dynamic", action="store_true", help="compile for any packed length")
-    parser.add_argument("--pack-multiple", type=int, default=1024)
+    parser.add_argument("--pack-multiple", type=int, default=None,
+                        help="round the packed length up to a multiple of this (default: 1024 for train, so that "
+                             "compiled shapes repeat; 1 for infer, as voiceflow's inference packs)")
     parser.add_argument("--out", default=None, help="append JSON lines here")
     # training
     parser.add_argument("--batch", default="16", help="utterances per batch (infer: a comma list)")
@@ -259,6 +261,8 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--check", action="store_true", help="compare the CUDA-graph output with eager sampling")
     args = parser.parse_args(argv)
+    if args.pack_multiple is None:
+        args.pack_multiple = 1024 if args.mode == "train" else 1
     device = torch.device(args.device)
     cuda = device.type == "cuda"
     args.precision = args.precision or ("bf16" if cuda else "no")

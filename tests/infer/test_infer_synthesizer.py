@@ -178,3 +178,32 @@ def test_generate_in_bf16_names_its_weights_and_score_refuses_them(trained, tmp_
         masked_l1_report(synth, untrained, items, 4, "euler", 0.0, 2, generated={0.0: half})
     with pytest.raises(VoiceflowError, match=r"dtype 'int8': expected one of fp32, bf16, fp16"):
         Synthesizer(exp, device="cpu", dtype="int8")
+
+
+def test_inference_packs_tightly_whatever_training_rounded_to(trained, tmp_path):
+    """A checkpoint trained with a large pack_multiple (few compiled shapes) samples one
+    utterance without the filler tokens that rounding would add."""
+    import shutil
+
+    import yaml
+
+    from voiceflow.infer.loading import load_audio_model
+
+    _, exp = trained
+    copy = tmp_path / "exp"
+    shutil.copytree(exp, copy)
+    cfg = yaml.safe_load((copy / "config.yaml").read_text())
+    cfg["model"]["pack_multiple"] = 4096
+    (copy / "config.yaml").write_text(yaml.safe_dump(cfg))
+    loaded = load_audio_model(copy, "cpu")
+    assert loaded.cfg.model.pack_multiple == 4096  # the training config stays as written
+    assert loaded.model.make_pack([300], 300).total == 301  # 300 frames + the flow-step token
+    T, M = 40, loaded.cfg.mel.n_mels
+    g = torch.Generator().manual_seed(0)
+    x, c = torch.randn(1, T, M, generator=g), torch.randn(1, T, M, generator=g)
+    ph, t = torch.randint(1, len(loaded.inventory), (1, T), generator=g), torch.rand(1, generator=g)
+    rounded = load_audio_model(copy, "cpu").model
+    rounded.cfg = loaded.cfg.model  # as training packs: 4096 tokens
+    assert rounded.make_pack([T], T).total == 4096
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model(x, c, ph, t), rounded(x, c, ph, t), rtol=1e-5, atol=1e-5)

@@ -11,7 +11,7 @@ directory ``<exp>/checkpoints/step-N``; the experiment directory holds ``config.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -47,6 +47,13 @@ def experiment_dir_of(ckpt: Path) -> Path:
     return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt
 
 
+def pack_tightly(model) -> None:
+    """Inference packs utterances without rounding the packed length up. Training rounds it
+    (``pack_multiple``, e.g. 4096) so that compiled shapes repeat; sampling one 300-frame item
+    in 4096 tokens would be 13x the work (the packed FlexAttention layout still rounds to 128)."""
+    model.cfg = replace(model.cfg, pack_multiple=1)
+
+
 def build_untrained(cfg: Config, seed: int) -> VoiceboxAudioModel:
     """The model as training initialised it (the trainer seeds with train.seed on rank 0)."""
     from accelerate.utils import set_seed
@@ -73,6 +80,7 @@ def load_audio_model(path: str | Path, device: str | torch.device = "cpu", weigh
         if weights == "ema":
             model.load_state_dict(load_file(ckpt, "ema")["params"], strict=False)
     model.to(device=device, dtype=dtype).eval().requires_grad_(False)
+    pack_tightly(model)
     if compile_blocks:
         model.compile_blocks()
     step = int(load_trainer_state(ckpt)["step"]) if (ckpt / "trainer.json").is_file() else -1

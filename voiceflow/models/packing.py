@@ -2,13 +2,15 @@
 
 A batch arrives padded, ``(B, T, ...)`` with ``lengths`` (B,). The transformer instead sees
 one flat sequence of ``N`` tokens: the frames of every utterance, utterance after
-utterance, then padding, then the B flow-step tokens in the last block of ``time_slots``
-positions (a multiple of 128, at least B)::
+utterance, then padding, then the B flow-step tokens in the last ``time_slots`` positions
+(B of them; for the packed FlexAttention layout a multiple of 128, at least B)::
 
     [f_0,0 ... f_0,L0-1 | f_1,0 ... f_1,L1-1 | ... | pad ... | t_0 t_1 ... t_B-1 pad ...]
                                                             ^ time_start = N - time_slots
 
-No compute is spent on padding frames (only on the short filler), attention is restricted
+No compute is spent on padding frames (only on the filler that rounds N up to a multiple
+of ``multiple``; inference uses 1, training a larger one for fewer shapes to compile; see
+``VoiceboxAudioModel.make_pack``), attention is restricted
 to tokens of the same utterance, and padding an item can never change its output. Frames of
 an utterance are consecutive, so the packed index difference of two frames is their
 distance in frames, which is what ALiBi needs; and "is a flow-step token" is simply
@@ -88,12 +90,13 @@ def make_pack(lengths: Tensor | list[int], max_len: int, device: torch.device | 
               multiple: int = 1, attention: str = "sdpa") -> Pack:
     """Build the packed layout for utterances of ``lengths`` frames in a batch padded to ``max_len``.
 
-    For the flex layouts the packed length is a multiple of 128 (and of ``multiple``) and a
-    FlexAttention block mask is attached (``attention``: see the module docstring).
+    The packed length is a multiple of ``multiple``; for the packed FlexAttention layout
+    (``attention="flex"``) also of 128, with the flow-step tokens in 128 slots of their own.
+    The flex layouts get a FlexAttention block mask (see the module docstring).
     """
     if attention not in ATTENTION_LAYOUTS:
         raise ValueError(f"make_pack: attention must be one of {ATTENTION_LAYOUTS}, got {attention!r}")
-    flex = attention != "sdpa"
+    flex = attention == "flex"  # attention runs on the packed sequence itself
     lens = [int(n) for n in (lengths.tolist() if isinstance(lengths, Tensor) else lengths)]
     if not lens:
         raise ValueError("make_pack: empty batch")
