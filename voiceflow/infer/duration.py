@@ -25,7 +25,7 @@ import torch
 from voiceflow.config import Config, load_config
 from voiceflow.errors import VoiceflowError
 from voiceflow.flow import guided_field, odeint, padding_mask, time_grid
-from voiceflow.infer.loading import experiment_dir_of, pack_tightly
+from voiceflow.infer.loading import experiment_dir_of, pack_for_inference
 from voiceflow.models.duration_model import DurationModel, decode_durations
 from voiceflow.text import PhoneInventory
 from voiceflow.train.checkpoint import load_file, load_trainer_state, resolve_checkpoint
@@ -64,7 +64,7 @@ class DurationPredictor:
             raise VoiceflowError(f"{ckpt}: weights do not match {exp / 'config.yaml'} "
                                  f"({str(e).splitlines()[0]})") from None
         step = int(load_trainer_state(ckpt)["step"]) if (ckpt / "trainer.json").is_file() else -1
-        pack_tightly(model)
+        pack_for_inference(model)
         return cls(model.to(device), cfg, inventory, ckpt, step, weights)
 
     # ------------------------------------------------------------------ prediction

@@ -47,11 +47,13 @@ def experiment_dir_of(ckpt: Path) -> Path:
     return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt
 
 
-def pack_tightly(model) -> None:
-    """Inference packs utterances without rounding the packed length up. Training rounds it
-    (``pack_multiple``, e.g. 4096) so that compiled shapes repeat; sampling one 300-frame item
-    in 4096 tokens would be 13x the work (the packed FlexAttention layout still rounds to 128)."""
-    model.cfg = replace(model.cfg, pack_multiple=1)
+def pack_for_inference(model, compiled: bool = False) -> None:
+    """Inference packs utterances tightly, whatever training rounded the packed length to
+    (``pack_multiple``, e.g. 4096, so that compiled training shapes repeat): sampling one
+    300-frame item in 4096 tokens would be 13x the work. Eager models pack exactly (the packed
+    FlexAttention layout still rounds to 128); compiled blocks round to 128, so that batches
+    of similar lengths share compiled kernels."""
+    model.cfg = replace(model.cfg, pack_multiple=128 if compiled else 1)
 
 
 def build_untrained(cfg: Config, seed: int) -> VoiceboxAudioModel:
@@ -80,7 +82,7 @@ def load_audio_model(path: str | Path, device: str | torch.device = "cpu", weigh
         if weights == "ema":
             model.load_state_dict(load_file(ckpt, "ema")["params"], strict=False)
     model.to(device=device, dtype=dtype).eval().requires_grad_(False)
-    pack_tightly(model)
+    pack_for_inference(model, compiled=compile_blocks)
     if compile_blocks:
         model.compile_blocks()
     step = int(load_trainer_state(ckpt)["step"]) if (ckpt / "trainer.json").is_file() else -1
