@@ -18,14 +18,38 @@ from typing import Iterable, Iterator
 from voiceflow.errors import VoiceflowError
 
 
+def check_output_path(path: str | os.PathLike, is_dir: bool = False, replaces: str | None = None) -> Path:
+    """Refuse, before any work is done, an output that could not be written or would destroy
+    something else: a file name that is a directory, a directory name that is a file, a
+    parent that is a file, and (``replaces``: the file every output directory of this kind
+    holds, e.g. ``meta.jsonl``) a non-empty directory that is not such an output."""
+    path = Path(path)
+    if is_dir:
+        if path.exists() and not path.is_dir():
+            raise VoiceflowError(f"{path}: exists and is not a directory")
+        if replaces and path.is_dir() and any(path.iterdir()) and not (path / replaces).is_file():
+            raise VoiceflowError(f"{path}: exists and is not an output directory (no {replaces}); "
+                                 "choose another name or remove it")
+    elif path.is_dir():
+        raise VoiceflowError(f"{path}: is a directory; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise VoiceflowError(f"{path}: cannot be created: {parent} is not a directory")
+            break
+    return path
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, is_dir: bool = False, replaces: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds.
 
-    Works for files and (with ``is_dir=True``) directories. On an exception the temporary
-    file or directory is removed and ``path`` is left untouched.
+    Works for files and (with ``is_dir=True``) directories; an existing directory is
+    replaced as a whole (with ``replaces``, only one holding that file: see
+    :func:`check_output_path`). On an exception the temporary file or directory is removed
+    and ``path`` is left untouched.
     """
-    path = Path(path)
+    path = check_output_path(path, is_dir, replaces)
     path.parent.mkdir(parents=True, exist_ok=True)
     if is_dir:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))

@@ -97,6 +97,18 @@ def test_empty_files(tmp_path):
     soundfile.write(no_samples, np.zeros(0, dtype=np.float32), 24000)
     with pytest.raises(VoiceflowError, match=r"nosamples.wav: audio is empty \(0 samples\)"):
         load_audio(no_samples, 24000)
+    with pytest.raises(VoiceflowError, match=r"nosamples.wav: audio is empty \(0 samples\)"):
+        audio_duration(no_samples)  # from the header alone
+
+
+def test_nan_or_inf_samples_are_refused_when_read(tmp_path):
+    for bad in (np.nan, np.inf):
+        data = np.zeros(2400, dtype=np.float32)
+        data[100] = bad
+        path = tmp_path / "bad.wav"
+        soundfile.write(path, data, 24000, subtype="FLOAT")
+        with pytest.raises(VoiceflowError, match="bad.wav: audio contains NaN or infinite samples"):
+            load_audio(path, 16000)
 
 
 def test_audio_duration_from_header(tmp_path):

@@ -19,6 +19,8 @@ import pytest
 import soundfile as sf
 import torch
 
+from voiceflow.errors import VoiceflowError
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "recipes" / "demo"
 
@@ -125,6 +127,11 @@ def test_denoise_regenerates_only_the_span(synth, demo):
     assert torch.equal(wav[:s0 - 120], original[:s0 - 120])
     assert torch.equal(wav[s1 + 120:], original[s1 + 120:])
     assert not torch.equal(wav[s0 + 120:s1 - 120], original[s0 + 120:s1 - 120])
+    name = Path(row["audio"]).name
+    with pytest.raises(VoiceflowError, match=f"{name}: span end 1.000 s must come after its start 1.200 s"):
+        synth.denoise(row["audio"], row["text"], 1.2, 1.0, **OPTS)
+    with pytest.raises(VoiceflowError, match=f"{name}: span 0.600-99.000 s lies outside the recording"):
+        synth.denoise(row["audio"], row["text"], 0.6, 99.0, **OPTS)
 
 
 def test_tts_outputs_only_new_speech_and_follows_the_rate(synth, demo):
@@ -165,7 +172,6 @@ def test_tasks_take_the_users_alignment_instead_of_the_aligner(synth, demo, tmp_
     """With an alignment (JSON file or list) no built-in alignment runs, spans snap to the
     given boundaries, and an alignment in another phone set or of other words is refused."""
     import voiceflow.align.aligner as aligner
-    from voiceflow.errors import VoiceflowError
 
     def refuse(*args, **kwargs):
         raise AssertionError("the built-in aligner ran")

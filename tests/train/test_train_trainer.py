@@ -159,3 +159,22 @@ def test_paths_and_couplings_train_and_resume_exactly(tmp_path, path, coupling):
     assert any(not torch.equal(changed[k], v) for k, v in weights(baseline)[0].items())  # the variant mattered
     state = ckpt.load_trainer_state(ckpt.latest_checkpoint(tmp_path / "resumed"))
     assert state["train_seconds"] > 0  # wall time summed over the two runs
+
+
+def test_a_run_that_cannot_start_leaves_the_experiment_as_it_was(tmp_path):
+    """Resuming into an experiment with a model of another size is refused in one line, and
+    its config.yaml (what inference reads) stays the one its checkpoints were trained with."""
+    from voiceflow.errors import VoiceflowError
+
+    c = make_corpus(tmp_path / "c", n_utts=8)
+    exp = tmp_path / "exp"
+    train(c["root"], exp, max_steps=2, save_every=2)
+    before = (exp / "config.yaml").read_text()
+    with pytest.raises(VoiceflowError, match="step-00000002: this checkpoint does not fit the model of the given config"):
+        train(c["root"], exp, max_steps=4, **{"model.ff_dim": 96})
+    assert (exp / "config.yaml").read_text() == before
+    # a run whose manifest is missing writes nothing at all
+    fresh = tmp_path / "fresh"
+    with pytest.raises(VoiceflowError, match="not found"):
+        train(c["root"], fresh, **{"data.train_manifest": tmp_path / "none.jsonl"})
+    assert not fresh.exists()

@@ -65,7 +65,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int, offset: float = 0.0,
         A contiguous float32 tensor of shape ``(samples,)`` on the CPU.
 
     Raises:
-        VoiceflowError: the file is missing, unreadable or corrupt, or holds no samples.
+        VoiceflowError: the file is missing, unreadable or corrupt, holds no samples, or holds
+            NaN or infinite samples.
     """
     path = Path(path)
     if sample_rate <= 0:
@@ -88,6 +89,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int, offset: float = 0.0,
         raise VoiceflowError(f"{path}: cannot read audio ({_reason(e)})") from None
     if data.shape[0] == 0 or data.shape[1] == 0:
         raise VoiceflowError(f"{path}: audio is empty (0 samples)")
+    if not np.isfinite(data).all():  # float wavs can hold them; every later stage would turn them into NaN
+        raise VoiceflowError(f"{path}: audio contains NaN or infinite samples")
     mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
     wav = torch.from_numpy(np.ascontiguousarray(mono))
     if file_rate != sample_rate:
@@ -128,7 +131,7 @@ def audio_duration(path: str | os.PathLike) -> float:
     """Duration in seconds of an audio file, read from its header (no decoding).
 
     Raises:
-        VoiceflowError: the file is missing or not a readable audio file.
+        VoiceflowError: the file is missing, not a readable audio file, or empty.
     """
     path = Path(path)
     _check_file(path)
@@ -138,4 +141,6 @@ def audio_duration(path: str | os.PathLike) -> float:
         raise VoiceflowError(f"{path}: cannot read audio header ({_reason(e)})") from None
     if info.samplerate <= 0:
         raise VoiceflowError(f"{path}: invalid sample rate {info.samplerate} in header")
+    if info.frames <= 0:
+        raise VoiceflowError(f"{path}: audio is empty (0 samples)")
     return info.frames / info.samplerate

@@ -9,7 +9,8 @@ from voiceflow.errors import VoiceflowError
 
 
 def entry_point(main):
-    """Wrap ``main(argv)``: a VoiceflowError prints ``error: ...`` on stderr and exits 1."""
+    """Wrap ``main(argv)``: a VoiceflowError, or an OSError about a named file (a path that
+    cannot be read or written), prints ``error: ...`` on stderr and exits 1."""
 
     @functools.wraps(main)
     def wrapper(argv: list[str] | None = None) -> int:
@@ -17,6 +18,12 @@ def entry_point(main):
             return main(argv) or 0
         except VoiceflowError as e:
             print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(1) from None
+        except OSError as e:  # a path the user gave that cannot be read or written
+            if e.filename is None:
+                raise
+            target = f"{e.filename} -> {e.filename2}" if e.filename2 else f"{e.filename}"
+            print(f"error: {target}: {e.strerror or e}", file=sys.stderr)
             raise SystemExit(1) from None
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)

@@ -42,7 +42,17 @@ def add_speed_args(parser: argparse.ArgumentParser) -> None:
 
 
 def sampling_options(args: argparse.Namespace) -> dict:
-    """The solver options of :func:`add_sampling_args` as keyword arguments of the synthesizer."""
+    """The solver options of :func:`add_sampling_args` as keyword arguments of the synthesizer,
+    checked (with the command's ``--out`` / ``--out-dir``, before any work is done)."""
+    from voiceflow.flow.solvers import time_grid
+
+    try:
+        time_grid(args.nfe, args.solver)
+    except ValueError as e:
+        raise VoiceflowError(f"--nfe {args.nfe}: {e}") from None
+    if args.guidance < 0:
+        raise VoiceflowError(f"--guidance {args.guidance}: must be >= 0 (0 = no guidance)")
+    check_outputs(args)
     if args.noise_scale < 0:
         raise VoiceflowError(f"--noise-scale {args.noise_scale}: must be >= 0")
     if args.noise_scale and args.solver != "stochastic_euler":
@@ -52,6 +62,19 @@ def sampling_options(args: argparse.Namespace) -> dict:
     if args.schedule == "sway" and not SWAY_RANGE[0] <= args.sway <= SWAY_RANGE[1]:
         raise VoiceflowError(f"--sway {args.sway}: must be in [{SWAY_RANGE[0]:g}, {SWAY_RANGE[1]:.2f}]")
     return {"schedule": args.schedule, "sway": args.sway, "noise_scale": args.noise_scale}
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an ``--out`` file or ``--out-dir`` / ``--out-root`` directory that cannot be
+    written, before the model loads (:func:`voiceflow.fileio.check_output_path`)."""
+    from voiceflow.fileio import check_output_path
+
+    if getattr(args, "out", None):
+        check_output_path(args.out)
+    if getattr(args, "out_dir", None):
+        check_output_path(args.out_dir, is_dir=True, replaces="meta.jsonl")
+    if getattr(args, "out_root", None):
+        check_output_path(args.out_root, is_dir=True)
 
 
 @entry_point

@@ -47,9 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("probes", "steps", "max_frames"):
         if getattr(args, name) < 1:
             raise VoiceflowError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be >= 1")
+    if args.guidance < 0:
+        raise VoiceflowError(f"--guidance {args.guidance}: must be >= 0 (0 = no guidance)")
     span = parse_range(args.span_seconds)
 
-    from voiceflow.fileio import write_jsonl
+    from voiceflow.fileio import check_output_path, write_jsonl
+
+    check_output_path(args.out)
     from voiceflow.infer import Synthesizer
     from voiceflow.infer.likelihood import masked_likelihood
 

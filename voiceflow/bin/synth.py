@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     manifest = Path(args.manifest)
     rows = read_jsonl(manifest)
-    check_items(rows, manifest)  # bad items fail before the model loads
+    check_items(rows, manifest, files=args.on_error == "stop")  # bad items fail before the model loads
     synth = make_synthesizer(args)
     out = synth.synth(manifest, args.out_dir, on_error=args.on_error, **options)
     print(f"{out}: {len(rows)} items")

@@ -13,8 +13,10 @@ Optional per item: ``rate`` (speaking rate), ``seed``, ``keep_prompt`` (tts),
 JSON alignment, instead of the built-in aligner); ``reference`` (a ground-truth wav) and ``speaker`` are only
 carried into ``meta.jsonl`` for evaluation. The directory holds ``<id>.wav`` per item and ``meta.jsonl``
 (task, texts, prompt, checkpoint, solver, NFE, guidance, seed, what was changed, timings);
-it is assembled under a temporary name and renamed when complete. A failing item stops the
-run (nothing written) or, with ``on_error="skip"``, is reported, left out and listed in
+it is assembled under a temporary name and renamed when complete (an existing directory is
+replaced only if it is such an output). Every item's fields, their types and (unless
+skipping) its files are checked before the first item runs. A failing item stops the run
+(nothing written) or, with ``on_error="skip"``, is reported, left out and listed in
 ``failed.jsonl``.
 """
 
@@ -27,7 +29,7 @@ from pathlib import Path
 from voiceflow.audio import save_wav
 from voiceflow.data.manifest import resolve
 from voiceflow.errors import VoiceflowError
-from voiceflow.fileio import atomic_path, read_jsonl, write_jsonl
+from voiceflow.fileio import atomic_path, check_output_path, read_jsonl, write_jsonl
 
 # task -> (required fields, optional fields); path fields are resolved against the manifest
 TASKS = {
@@ -40,8 +42,33 @@ PATH_FIELDS = ("prompt_wav", "wav", "alignment")
 META_FIELDS = ("reference", "speaker")  # carried into meta.jsonl for evaluation, unused by the tasks
 
 
-def check_items(rows: list[dict], manifest: Path) -> None:
-    """Every row names a known task with its fields, and ids are unique (errors name the row)."""
+TEXT_FIELDS = ("prompt_wav", "wav", "alignment", "prompt_text", "text", "new_text", "reference")
+NUMBER_FIELDS = ("start", "end", "rate")
+
+
+def _check_field_types(row: dict, where: str, manifest: Path, files: bool) -> None:
+    """Each field has its type (texts and paths are strings, times and rates numbers, seed an
+    integer, keep_prompt a boolean) and (``files``) every path names an existing file."""
+    for key, value in row.items():
+        if key in TEXT_FIELDS and not (isinstance(value, str) and value.strip()):
+            raise VoiceflowError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
+        if key in NUMBER_FIELDS and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise VoiceflowError(f"{where}: {key!r} must be a number, got {value!r}")
+        if key == "seed" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise VoiceflowError(f"{where}: 'seed' must be an integer, got {value!r}")
+        if key == "keep_prompt" and not isinstance(value, bool):
+            raise VoiceflowError(f"{where}: 'keep_prompt' must be true or false, got {value!r}")
+    if row.get("rate", 1.0) <= 0:
+        raise VoiceflowError(f"{where}: 'rate' must be > 0, got {row['rate']!r}")
+    for key in (*PATH_FIELDS, "reference") if files else ():
+        if key in row and not resolve(row[key], manifest).is_file():
+            raise VoiceflowError(f"{where}: {key} {resolve(row[key], manifest)}: file not found")
+
+
+def check_items(rows: list[dict], manifest: Path, files: bool = True) -> None:
+    """Every row names a known task with its fields of the right types, ids are unique, and
+    (``files``; not when missing files are to be skipped as failed items) its files exist;
+    errors name the row. Run before any item."""
     seen: set[str] = set()
     for n, row in enumerate(rows, 1):
         where = f"{manifest}: item {n}"
@@ -61,6 +88,7 @@ def check_items(rows: list[dict], manifest: Path) -> None:
         extra = set(row) - {"id", "task", *required, *optional, *META_FIELDS}
         if extra:
             raise VoiceflowError(f"{where} ({item_id}): unknown field(s) {', '.join(sorted(extra))} for task {task}")
+        _check_field_types(row, f"{where} ({item_id})", manifest, files)
 
 
 def run_item(synth, row: dict, manifest: Path, options: dict):
@@ -88,14 +116,15 @@ def run_batch(synth, manifest: str | Path, out_dir: str | Path, on_error: str = 
     rows = read_jsonl(manifest)
     if not rows:
         raise VoiceflowError(f"{manifest}: no items")
-    check_items(rows, manifest)
+    check_items(rows, manifest, files=on_error == "stop")
+    check_output_path(out_dir, is_dir=True, replaces="meta.jsonl")
     common = {"checkpoint": str(synth.loaded.checkpoint), "step": synth.loaded.step, "weights": synth.loaded.weights,
               "dtype": synth.dtype, "solver": options.get("solver", "euler"), "nfe": options.get("nfe", 32),
               "guidance": options.get("guidance", 0.0), "seed": options.get("seed", 0),
               "vocoder": synth.vocoder.name}
     meta, failed = [], []
     sr = synth.cfg.mel.sample_rate
-    with atomic_path(out_dir, is_dir=True) as tmp:
+    with atomic_path(out_dir, is_dir=True, replaces="meta.jsonl") as tmp:
         for row in rows:
             t0 = time.perf_counter()
             try:

@@ -22,6 +22,9 @@ def snap_span(alignment: Sequence, start_s: float, end_s: float, num_frames: int
     """Frame range [f0, f1) of the span, both ends moved to the nearest phone boundary."""
     if not end_s > start_s:
         raise VoiceflowError(f"span end {end_s:.3f} s must come after its start {start_s:.3f} s")
+    duration = num_frames * hop_length / sample_rate  # the mel's frames cover the audio
+    if start_s < 0 or end_s > duration + hop_length / sample_rate:
+        raise VoiceflowError(f"span {start_s:.3f}-{end_s:.3f} s lies outside the recording (0-{duration:.3f} s)")
     bounds = sorted(set([0] + frame_boundaries(alignment, num_frames, sample_rate, hop_length)))
     fps = sample_rate / hop_length
 

@@ -42,7 +42,7 @@ from voiceflow.audio.stats import denormalise, normalise
 from voiceflow.align import frame_phone_ids, validate_alignment
 from voiceflow.data.manifest import load_manifest, resolve
 from voiceflow.errors import VoiceflowError
-from voiceflow.fileio import atomic_path, write_jsonl
+from voiceflow.fileio import atomic_path, check_output_path, write_jsonl
 from voiceflow.flow import masked_l1
 from voiceflow.infer.loading import DTYPES, LoadedModel, dtype_name, experiment_dir_of, load_audio_model
 from voiceflow.infer.sampler import InfillSampler, compose, frame_budget_batches
@@ -176,8 +176,11 @@ class Synthesizer:
         mel = log_mel(wav, mel_cfg)  # (M, T)
         T = mel.shape[1]
         validate_alignment(alignment, wav.numel() / mel_cfg.sample_rate, name=str(audio))
-        phones = frame_phone_ids(alignment, self.loaded.inventory, T, mel_cfg.sample_rate, mel_cfg.hop_length)
-        f0, f1 = snap_span(alignment, start_s, end_s, T, mel_cfg.sample_rate, mel_cfg.hop_length)
+        try:
+            phones = frame_phone_ids(alignment, self.loaded.inventory, T, mel_cfg.sample_rate, mel_cfg.hop_length)
+            f0, f1 = snap_span(alignment, start_s, end_s, T, mel_cfg.sample_rate, mel_cfg.hop_length)
+        except VoiceflowError as e:
+            raise VoiceflowError(f"{audio}: {e}") from None
         mask = torch.zeros(T, dtype=torch.bool)
         mask[f0:f1] = True
         hop_s = mel_cfg.hop_length / mel_cfg.sample_rate
@@ -257,14 +260,15 @@ class Synthesizer:
     def generate(self, manifest: str | Path, out_root: str | Path, nfe: int = 32, solver: str = "euler",
                  guidance: float = 0.0, seed: int = 0, span_seconds: tuple[float, float] | None = None,
                  max_frames: int = 20000, **options) -> Path:
+        out_dir = Path(out_root) / output_dir_name(nfe, solver, guidance, seed, self.dtype, **options)
+        check_output_path(out_dir, is_dir=True, replaces="meta.jsonl")
         items = self.items_from_manifest(manifest, span_seconds, seed)
         mels = self.infill_items(items, nfe, solver, guidance, seed, max_frames, **options)
-        out_dir = Path(out_root) / output_dir_name(nfe, solver, guidance, seed, self.dtype, **options)
         common = {"checkpoint": str(Path(self.loaded.checkpoint).resolve()), "step": self.loaded.step,
                   "weights": self.loaded.weights, "dtype": self.dtype, "solver": solver, "nfe": nfe,
                   "guidance": guidance, "seed": seed, **solver_options(solver, options), "vocoder": self.vocoder.name}
         rows = []
-        with atomic_path(out_dir, is_dir=True) as tmp:
+        with atomic_path(out_dir, is_dir=True, replaces="meta.jsonl") as tmp:
             for item, mel in zip(items, mels):
                 t0 = time.perf_counter()
                 wav = self.to_wave(mel)

@@ -183,10 +183,10 @@ class SpeechTasks:
         """Regenerate [start, end] (snapped to phone boundaries) with the transcript's phones."""
         rec = self.front.recording(wav, text, self.sr, alignment)
         slots, mel = self._slots(rec)
-        duration = rec.wav.numel() / self.sr
-        if not (0 <= start < end) or start >= duration:
-            raise VoiceflowError(f"{wav}: span {start:g}-{end:g} s is not inside the recording ({duration:.2f} s)")
-        f0, f1 = snap_span(rec.alignment, start, min(end, duration), mel.shape[0], self.sr, self.hop)
+        try:
+            f0, f1 = snap_span(rec.alignment, start, end, mel.shape[0], self.sr, self.hop)
+        except VoiceflowError as e:
+            raise VoiceflowError(f"{wav}: {e}") from None
         tokens, f = [], 0
         for tok in flatten(slots):
             n = tok.frames

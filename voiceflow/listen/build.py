@@ -157,6 +157,8 @@ def _opaque(salt: bytes, *parts: str, n: int = 16) -> str:
 
 def _read_mono(path: Path) -> np.ndarray:
     data, _ = soundfile.read(str(path), dtype="float32", always_2d=True)
+    if not np.isfinite(data).all():
+        raise VoiceflowError(f"{path}: audio contains NaN or infinite samples")
     return data[:, 0]
 
 

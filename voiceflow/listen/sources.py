@@ -80,6 +80,9 @@ def check_sources(sources: list[Source], sample_rate: int | None = None,
     problems, rates = [], {}
     for source in sources:
         for stem, path in source.files.items():
+            if path.stat().st_size == 0:
+                problems.append(f"{path}: audio file is empty (0 bytes)")
+                continue
             try:
                 info = soundfile.info(str(path))
             except (soundfile.SoundFileError, RuntimeError) as e:

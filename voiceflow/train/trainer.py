@@ -55,6 +55,8 @@ class Trainer:
     def __init__(self, cfg: Config, accelerator: Accelerator | None = None):
         self.cfg = cfg
         self.exp_dir = Path(cfg.train.exp_dir)
+        if self.exp_dir.exists() and not self.exp_dir.is_dir():
+            raise VoiceflowError(f"train.exp_dir {self.exp_dir}: exists and is not a directory")
         if cfg.train.mixed_precision not in ("no", "bf16", "fp16"):
             raise VoiceflowError(f"train.mixed_precision must be no, bf16 or fp16, got {cfg.train.mixed_precision!r}")
         self.acc = accelerator or Accelerator(mixed_precision=cfg.train.mixed_precision,
@@ -66,7 +68,6 @@ class Trainer:
         self.inventory = PhoneInventory.load(cfg.data.phones)
         self.stats = MelStats.load(cfg.data.stats) if self.task == "audio" else None  # durations need none
         cfg.model.n_phones = len(self.inventory)
-        self._write_experiment_files()
 
         self.train_set = self._dataset(cfg.data.train_manifest)
         self.valid_set = self._dataset(cfg.data.valid_manifest) if cfg.data.valid_manifest else None
@@ -87,6 +88,9 @@ class Trainer:
         self._fit_start: float | None = None
         self._skipped_pending = torch.zeros((), dtype=torch.int64, device=self.device)
         self._resume()
+        # only now: a run that fails to start (a bad manifest, a checkpoint of another config)
+        # leaves the experiment directory as it was
+        self._write_experiment_files()
 
     # ----------------------------------------------------------------------------- setup
     def _write_experiment_files(self) -> None:
@@ -145,7 +149,12 @@ class Trainer:
             return
         state = ckpt.load_trainer_state(found)
         unwrapped = self.acc.unwrap_model(self.model)
-        unwrapped.load_state_dict(ckpt.load_file(found, "model"))
+        try:
+            unwrapped.load_state_dict(ckpt.load_file(found, "model"))
+        except RuntimeError as e:
+            detail = (str(e).splitlines()[1:] or [str(e)])[0].strip().rstrip(".")
+            raise VoiceflowError(f"{found}: this checkpoint does not fit the model of the given config ({detail}); "
+                                 "train into a new train.exp_dir or use the experiment's own config.yaml") from None
         self.ema.load_state_dict(ckpt.load_file(found, "ema"))
         self.optimizer.optimizer.load_state_dict(ckpt.load_file(found, "optimizer"))
         self.scheduler.load_state_dict(ckpt.load_file(found, "scheduler"))
