@@ -207,3 +207,14 @@ def test_inference_packs_tightly_whatever_training_rounded_to(trained, tmp_path)
     assert rounded.make_pack([T], T).total == 4096
     with torch.no_grad():
         torch.testing.assert_close(loaded.model(x, c, ph, t), rounded(x, c, ph, t), rtol=1e-5, atol=1e-5)
+
+
+def test_a_bad_vocoder_fails_before_any_sampling(trained, tmp_path, monkeypatch):
+    from voiceflow.errors import VoiceflowError
+    from voiceflow.infer import Synthesizer
+
+    c, exp = trained
+    synth = Synthesizer(exp, device="cpu", vocoder=str(tmp_path / "no_vocos"))
+    monkeypatch.setattr(synth, "infill_items", lambda *a, **k: pytest.fail("sampled before loading the vocoder"))
+    with pytest.raises(VoiceflowError, match="no_vocos"):
+        synth.generate(c["root"] / "all.jsonl", tmp_path / "out", nfe=2, span_seconds=(0.05, 0.1))

@@ -178,3 +178,5 @@ def test_a_run_that_cannot_start_leaves_the_experiment_as_it_was(tmp_path):
     with pytest.raises(VoiceflowError, match="not found"):
         train(c["root"], fresh, **{"data.train_manifest": tmp_path / "none.jsonl"})
     assert not fresh.exists()
+    with pytest.raises(VoiceflowError, match="data.phones, data.stats not set"):
+        train(c["root"], fresh, **{"data.phones": "", "data.stats": ""})

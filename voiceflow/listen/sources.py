@@ -96,9 +96,10 @@ def check_sources(sources: list[Source], sample_rate: int | None = None,
             rates[path] = info.samplerate
     if sample_rate is None and rates:
         first = next(p for s in sources for p in s.files.values() if p in rates)
-        sample_rate, origin = rates[first], f"the rate of {first}; set --sample-rate to choose"
+        sample_rate, origin = rates[first], f"the rate of {first}"
     else:
         origin = "--sample-rate"
+    origin += "; the page plays files as they are: resample them to one rate first"
     for path, rate in rates.items():
         if rate != sample_rate:
             problems.append(f"{path}: {rate} Hz, but the test's rate is {sample_rate} Hz ({origin})")

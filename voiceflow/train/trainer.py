@@ -65,6 +65,10 @@ class Trainer:
         set_seed(cfg.train.seed + self.acc.process_index, device_specific=False)
 
         self.task = cfg.task
+        needed = ["data.phones", "data.train_manifest"] + (["data.stats"] if self.task == "audio" else [])
+        unset = [key for key in needed if not getattr(cfg.data, key.split(".")[1])]
+        if unset:
+            raise VoiceflowError(f"{', '.join(unset)} not set (give them in the config or as key=value)")
         self.inventory = PhoneInventory.load(cfg.data.phones)
         self.stats = MelStats.load(cfg.data.stats) if self.task == "audio" else None  # durations need none
         cfg.model.n_phones = len(self.inventory)
