@@ -149,7 +149,8 @@ def bench_train(args, device, peak) -> dict:
         profile_steps(step, pool, device)
     times = [a.elapsed_time(b) / 1e3 for a, b in events] if device.type == "cuda" else [total_t / args.steps]
     rec = {"kind": "train", "preset": args.preset, "attention": args.attention, "precision": args.precision,
-           "compile": args.compile, "batch": args.batch, "frames": [args.min_frames, args.max_frames], "pack_multiple": args.pack_multiple,
+           "compile": args.compile, "batch": args.batch, "frames": [args.min_frames, args.max_frames],
+           "pack_multiple": args.pack_multiple,
            "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1),
            "step_ms_median": round(statistics.median(times) * 1e3, 2),
            "real_frames_per_s": round(sum(frames) / total_t, 1),

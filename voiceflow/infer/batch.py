@@ -118,7 +118,7 @@ def run_batch(synth, manifest: str | Path, out_dir: str | Path, on_error: str = 
         raise VoiceflowError(f"{manifest}: no items")
     check_items(rows, manifest, files=on_error == "stop")
     check_output_path(out_dir, is_dir=True, replaces="meta.jsonl")
-    synth.vocoder  # noqa: B018 - load it now: a bad --vocoder fails before the first item
+    # (synth.vocoder loads here: a bad --vocoder fails before the first item)
     common = {"checkpoint": str(synth.loaded.checkpoint), "step": synth.loaded.step, "weights": synth.loaded.weights,
               "dtype": synth.dtype, "solver": options.get("solver", "euler"), "nfe": options.get("nfe", 32),
               "guidance": options.get("guidance", 0.0), "seed": options.get("seed", 0),

@@ -262,12 +262,12 @@ class Synthesizer:
                  max_frames: int = 20000, **options) -> Path:
         out_dir = Path(out_root) / output_dir_name(nfe, solver, guidance, seed, self.dtype, **options)
         check_output_path(out_dir, is_dir=True, replaces="meta.jsonl")
-        self.vocoder  # noqa: B018 - load it now: a bad --vocoder fails before the sampling, not after
-        items = self.items_from_manifest(manifest, span_seconds, seed)
-        mels = self.infill_items(items, nfe, solver, guidance, seed, max_frames, **options)
+        # the vocoder loads here, before the sampling: a bad --vocoder fails at once
         common = {"checkpoint": str(Path(self.loaded.checkpoint).resolve()), "step": self.loaded.step,
                   "weights": self.loaded.weights, "dtype": self.dtype, "solver": solver, "nfe": nfe,
                   "guidance": guidance, "seed": seed, **solver_options(solver, options), "vocoder": self.vocoder.name}
+        items = self.items_from_manifest(manifest, span_seconds, seed)
+        mels = self.infill_items(items, nfe, solver, guidance, seed, max_frames, **options)
         rows = []
         with atomic_path(out_dir, is_dir=True, replaces="meta.jsonl") as tmp:
             for item, mel in zip(items, mels):

@@ -138,7 +138,7 @@ class AlibiSelfAttention(nn.Module):
 
     def _flex_rows(self, x: Tensor, pack: Pack) -> Tensor:
         """FlexAttention on padded rows (flex_padded layout): (N, D) -> (N, D) before ``out``."""
-        N, D = x.shape
+        D = x.shape[1]
         B, H = len(pack.lengths_list), self.heads
         rows = to_padded_rows(self.qkv(x), pack, B).view(B, pack.pad_len, 3, H, D // H)
         q, k, v = (rows[:, :, i].transpose(1, 2).contiguous() for i in range(3))  # (B, H, Lp, Dh)

@@ -125,7 +125,7 @@ def make_pack(lengths: Tensor | list[int], max_len: int, device: torch.device | 
         lengths_list=tuple(lens),
         time_start=time_start,
     )
-    if attention == "flex":
+    if flex:
         pack.block_mask = _finish_block_mask(_doc_block_mask(doc), pack.doc, total)
     elif attention == "flex_padded":
         _attach_padded_layout(pack, lengths_t, dev)

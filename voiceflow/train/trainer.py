@@ -65,8 +65,8 @@ class Trainer:
         set_seed(cfg.train.seed + self.acc.process_index, device_specific=False)
 
         self.task = cfg.task
-        needed = ["data.phones", "data.train_manifest"] + (["data.stats"] if self.task == "audio" else [])
-        unset = [key for key in needed if not getattr(cfg.data, key.split(".")[1])]
+        needed = ("phones", "train_manifest") + (("stats",) if self.task == "audio" else ())
+        unset = [f"data.{name}" for name in needed if not getattr(cfg.data, name)]
         if unset:
             raise VoiceflowError(f"{', '.join(unset)} not set (give them in the config or as key=value)")
         self.inventory = PhoneInventory.load(cfg.data.phones)
