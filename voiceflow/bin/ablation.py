@@ -15,10 +15,9 @@ NFE; training steps, time and masked-region NLL per model) and prints the Markdo
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.bin.generate import parse_range
 from voiceflow.errors import VoiceflowError
 
@@ -35,7 +34,7 @@ def parse_ints(text: str, option: str) -> list[int]:
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow ablation", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow ablation", __doc__)
     parser.add_argument("--checkpoint", action="append", required=True, help="experiment dir (repeat)")
     parser.add_argument("--manifest", required=True)
     parser.add_argument("--out", required=True, help="directory for ablation.json and ablation.md")

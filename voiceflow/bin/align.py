@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.errors import VoiceflowError
 
 _G2P = None  # per process: (name, language, G2P)
@@ -121,8 +121,7 @@ def _results(worker, tasks: list, jobs: int) -> Iterator[tuple[dict | None, str 
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="voiceflow align", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = command_parser("voiceflow align", __doc__)
     p.add_argument("--manifest", required=True, type=Path, help="input manifest (JSON Lines)")
     p.add_argument("--out", required=True, type=Path, help="output manifest")
     p.add_argument("--g2p", choices=("flite", "cmudict", "espeak"), help="G2P backend (built-in aligner)")

@@ -60,10 +60,17 @@ COMMANDS = {
 }
 
 
+def help_text() -> str:
+    """The module docstring as plain text: no reStructuredText roles, literals or ``::``."""
+    text = __doc__.strip().replace(":mod:", "").replace("``", "").replace("`", "")
+    text = text.replace("Commands::", "Commands:")
+    return text + "\n\nRun 'voiceflow <command> --help' for a command's options."
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
-        print(__doc__.strip())
+        print(help_text())
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
+import re
 import sys
 
 from voiceflow.errors import VoiceflowError
@@ -30,3 +32,20 @@ def entry_point(main):
             raise SystemExit(130) from None
 
     return wrapper
+
+
+def plain_text(doc: str) -> str:
+    """A docstring as a terminal shows it: reStructuredText roles (``:mod:`x```), inline
+    literals and the ``::`` of literal blocks become plain text."""
+    text = re.sub(r":[a-z]+:`([^`]*)`", r"\1", doc)
+    text = text.replace("``", "")
+    return re.sub(r"(\w)::$", r"\1:", text, flags=re.M)
+
+
+def command_parser(prog: str, doc: str) -> argparse.ArgumentParser:
+    """The parser of an entry point: its docstring's first line as the description and the
+    rest (the usage examples and notes) after the options, in plain text."""
+    first, _, rest = doc.strip().partition("\n")
+    return argparse.ArgumentParser(prog=prog, description=plain_text(first),
+                                   epilog=plain_text(rest).strip() or None,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)

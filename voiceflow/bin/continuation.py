@@ -15,15 +15,13 @@ When the recording already says the whole text, the input is written unchanged.
 
 from __future__ import annotations
 
-import argparse
-
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.bin.task_args import add_task_args, check_inputs, make_synthesizer, write_result
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow continue", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow continue", __doc__)
     parser.add_argument("--wav", required=True, help="the recording")
     parser.add_argument("--text", required=True, help="the whole text; the recording says its beginning")
     parser.add_argument("--prompt-text", default=None, help="what the recording says (default: found by alignment)")

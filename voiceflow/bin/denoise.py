@@ -13,15 +13,13 @@ kept sample for sample apart from a 10 ms crossfade at each seam.
 
 from __future__ import annotations
 
-import argparse
-
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.bin.task_args import add_task_args, check_inputs, make_synthesizer, write_result
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow denoise", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow denoise", __doc__)
     parser.add_argument("--wav", required=True, help="the recording")
     parser.add_argument("--text", required=True, help="its transcript")
     parser.add_argument("--start", type=float, required=True, help="span start (s)")

@@ -31,13 +31,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.data.download import PARTS, download
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="voiceflow download", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = command_parser("voiceflow download", __doc__)
     p.add_argument("--corpus", required=True, choices=sorted(PARTS), help="which corpus")
     p.add_argument("--dest", required=True, type=Path, help="where the corpus is unpacked")
     p.add_argument("--parts", default=None, help="comma-separated parts (default: see above)")

@@ -14,15 +14,13 @@ identical text writes the input unchanged.
 
 from __future__ import annotations
 
-import argparse
-
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.bin.task_args import add_task_args, check_inputs, make_synthesizer, write_result
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow edit", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow edit", __doc__)
     parser.add_argument("--wav", required=True, help="the recording")
     parser.add_argument("--text", required=True, help="what it says")
     parser.add_argument("--new-text", required=True, help="what it should say")

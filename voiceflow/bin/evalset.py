@@ -37,12 +37,11 @@ import argparse
 import time
 from pathlib import Path
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="voiceflow evalset", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = command_parser("voiceflow evalset", __doc__)
     p.add_argument("--list", required=True, type=Path, help="the stored pair list (TSV)")
     p.add_argument("--librispeech", required=True, type=Path, help="folder holding LibriSpeech/test-clean")
     p.add_argument("--task", required=True, choices=("cross", "continuation"), help="which set to build")

@@ -23,11 +23,10 @@ when a requested model cannot be loaded. See :mod:`voiceflow.eval`.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.errors import VoiceflowError
 
 
@@ -48,8 +47,7 @@ def parse_systems(values: list[str]) -> dict[str, str]:
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow eval", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser("voiceflow eval", __doc__)
     parser.add_argument("--system", action="append", required=True, metavar="NAME=DIR",
                         help="a directory of <id>.wav (+ meta.jsonl); repeat for several systems")
     parser.add_argument("--reference", default=None, metavar="DIR", help="<id>.wav references (mcd, f0)")

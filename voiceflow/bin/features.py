@@ -15,7 +15,6 @@ and left out. Existing feature files are reused unless ``--force``.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import os
 from pathlib import Path
@@ -26,7 +25,7 @@ from tqdm.auto import tqdm
 
 from voiceflow.align import validate_alignment
 from voiceflow.audio import StatsAccumulator, log_mel
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.config import MelConfig, load_config
 from voiceflow.data.manifest import load_manifest, load_row_audio, save_manifest
 from voiceflow.errors import VoiceflowError
@@ -62,7 +61,7 @@ def _feature_job(job: tuple[dict, str, str, MelConfig, bool]) -> tuple[dict | No
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow features", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow features", __doc__)
     parser.add_argument("--manifest", required=True)
     parser.add_argument("--out-manifest", required=True)
     parser.add_argument("--feats-dir", required=True)

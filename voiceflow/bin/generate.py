@@ -17,9 +17,7 @@ than fp32 add ``_bf16`` or ``_fp16``) and prints its path. On a GPU, ``--dtype b
 
 from __future__ import annotations
 
-import argparse
-
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.bin.infill import add_sampling_args, add_speed_args, sampling_options
 from voiceflow.errors import VoiceflowError
 
@@ -38,7 +36,7 @@ def parse_range(text: str | None) -> tuple[float, float] | None:
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow generate", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow generate", __doc__)
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--manifest", required=True)
     parser.add_argument("--out-root", required=True)

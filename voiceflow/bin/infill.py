@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.errors import VoiceflowError
 
 
@@ -79,7 +79,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow infill", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow infill", __doc__)
     parser.add_argument("--checkpoint", required=True, help="experiment or checkpoint directory")
     parser.add_argument("--wav", required=True)
     parser.add_argument("--alignment", required=True, help="TextGrid or JSON alignment of the recording")

@@ -18,17 +18,16 @@ space; see :mod:`voiceflow.infer.likelihood`) and prints a one-line summary.
 
 from __future__ import annotations
 
-import argparse
 import math
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.bin.generate import parse_range
 from voiceflow.errors import VoiceflowError
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow likelihood", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow likelihood", __doc__)
     parser.add_argument("--checkpoint", required=True, help="experiment or checkpoint directory")
     parser.add_argument("--manifest", required=True)
     parser.add_argument("--out", required=True, help="output JSON Lines, one row per item")

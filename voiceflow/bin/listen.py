@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.errors import VoiceflowError
 
 
@@ -124,7 +124,7 @@ SUBCOMMANDS = {
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow listen", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow listen", __doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(SUBCOMMANDS) + "}")
     for add_parser, _ in SUBCOMMANDS.values():
         add_parser(sub)

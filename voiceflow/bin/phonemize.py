@@ -20,13 +20,12 @@ line is a summary with the number of distinct unknown words.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import sys
 from collections import Counter
 from pathlib import Path
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.errors import VoiceflowError
 
 _G2P = None  # per worker process
@@ -56,7 +55,7 @@ def phonemize_row(task: tuple[dict, str]) -> tuple[dict | None, list[str], str |
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="voiceflow phonemize", description=__doc__.splitlines()[0])
+    p = command_parser("voiceflow phonemize", __doc__)
     p.add_argument("--manifest", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--g2p", required=True, choices=("flite", "cmudict", "espeak"))

@@ -13,11 +13,10 @@ not limited by memory.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.data.manifest import iter_manifest, manifest_files
 from voiceflow.errors import VoiceflowError
 from voiceflow.text import PhoneInventory
@@ -37,7 +36,7 @@ def phone_lists(manifests: Sequence[Path], counter: list[int]) -> Iterator[list[
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow phones", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow phones", __doc__)
     parser.add_argument("--manifest", action="append", required=True,
                         help="aligned manifest, or a directory of *.jsonl pieces (repeatable)")
     parser.add_argument("--out", required=True, help="inventory file to write")

@@ -32,13 +32,12 @@ import sys
 import time
 from pathlib import Path
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.data.corpora import CORPORA, prepare
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="voiceflow prepare", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = command_parser("voiceflow prepare", __doc__)
     p.add_argument("--corpus", required=True, choices=sorted(CORPORA), help="which corpus layout to read")
     p.add_argument("--root", required=True, type=Path,
                    help="the corpus folder (or its parent); libriheavy: the LibriLight audio root")

@@ -15,17 +15,16 @@ they must hold the same items, checkpoint and settings, or the command fails. Se
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.bin.generate import parse_range
 from voiceflow.bin.infill import add_sampling_args, sampling_options
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow score", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow score", __doc__)
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--manifest", required=True)
     parser.add_argument("--out", required=True, help="report.json to write")

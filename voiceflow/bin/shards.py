@@ -32,16 +32,15 @@ changed piece, the error names its shards: remove them to have only those writte
 
 from __future__ import annotations
 
-import argparse
 import os
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.config import load_config
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow shards", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow shards", __doc__)
     parser.add_argument("--manifest", action="append", required=True,
                         help="aligned manifest (JSON Lines with alignment), or a directory of *.jsonl pieces "
                              "(repeatable; read one at a time, in order)")

@@ -18,15 +18,13 @@ prompt, checkpoint, solver, NFE, guidance, seed, changes, timings).
 
 from __future__ import annotations
 
-import argparse
-
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.bin.task_args import add_task_args, check_inputs, make_synthesizer
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow synth", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow synth", __doc__)
     parser.add_argument("--manifest", required=True, help="JSON Lines of task items")
     parser.add_argument("--out-dir", required=True, help="output directory (replaced when complete)")
     parser.add_argument("--on-error", default="stop", choices=("stop", "skip"),

@@ -5,26 +5,26 @@ Usage::
     python -m voiceflow.bin.train --config recipes/demo/conf/demo.yaml train.max_steps=200
     python -m voiceflow.bin.train --config recipes/demo/conf/duration.yaml train.exp_dir=exp/demo/duration
     accelerate launch --num_processes 8 -m voiceflow.bin.train --config conf/paper.yaml
-    accelerate launch --cpu --num_processes 2 -m voiceflow.bin.train --config conf/x.yaml
+    ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 -m voiceflow.bin.train --config conf/x.yaml
 
 Dotted ``key=value`` arguments override the YAML (an unknown key is an error). The run
 lives in ``train.exp_dir``: the resolved ``config.yaml``, ``phones.txt``, ``stats.json``,
 ``checkpoints/`` and TensorBoard logs in ``tb/``. Running the same command again resumes
-from the newest checkpoint.
+from the newest checkpoint. (Several CPU processes: ``accelerate launch --cpu`` starts
+them only through mpirun; the line above runs them with torchrun, talking over gloo.)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.config import load_config
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow train", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow train", __doc__)
     parser.add_argument("--config", required=True, help="YAML config")
     parser.add_argument("--stop-at-step", type=int, default=None,
                         help="save and stop at this step (the schedule still follows train.max_steps)")

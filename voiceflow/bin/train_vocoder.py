@@ -21,16 +21,15 @@ the newest checkpoint.
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.vocoder.train_config import load_vocoder_config
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow train-vocoder", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow train-vocoder", __doc__)
     parser.add_argument("--config", default=None, help="YAML config (default: the vocos-mel-24khz recipe)")
     parser.add_argument("--stop-at-step", type=int, default=None,
                         help="save and stop at this step (the schedule still follows train.max_steps)")

@@ -14,15 +14,13 @@ as context. By default the output holds only the new speech (--keep-prompt: prom
 
 from __future__ import annotations
 
-import argparse
-
-from voiceflow.bin.common import entry_point
+from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.bin.task_args import add_task_args, check_inputs, make_synthesizer, write_result
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voiceflow tts", description=__doc__.splitlines()[0])
+    parser = command_parser("voiceflow tts", __doc__)
     parser.add_argument("--prompt-wav", required=True, help="recording of the target voice")
     parser.add_argument("--prompt-text", required=True, help="its transcript")
     parser.add_argument("--text", required=True, help="the text to speak")
