@@ -35,6 +35,7 @@ from typing import Callable
 
 import torch
 
+from voiceflow.devices import resolve_device
 from voiceflow.errors import VoiceflowError
 from voiceflow.eval.asr import PocketsphinxASR
 from voiceflow.eval.backend import Unavailable
@@ -268,7 +269,7 @@ def evaluate(systems: dict[str, str | Path], out_dir: str | Path, reference: str
         raise VoiceflowError("no system to evaluate (give --system NAME=DIR)")
     if jobs < 1:
         raise VoiceflowError(f"--jobs must be at least 1, got {jobs}")
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = str(resolve_device(device))
     torch.manual_seed(seed)
     found = [discover_system(name, d) for name, d in systems.items()]
     items, excluded = build_items(found, reference, prompt, read_texts(texts) if texts else None, allow_missing, notice)

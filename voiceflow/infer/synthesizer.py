@@ -30,6 +30,7 @@ whole directory is assembled under a temporary name and renamed when complete.
 from __future__ import annotations
 
 import random
+import sys
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from voiceflow.audio import load_audio, log_mel, save_wav
 from voiceflow.audio.stats import denormalise, normalise
 from voiceflow.align import frame_phone_ids, validate_alignment
 from voiceflow.data.manifest import load_manifest, resolve
+from voiceflow.devices import resolve_device
 from voiceflow.errors import VoiceflowError
 from voiceflow.fileio import atomic_path, check_output_path, write_jsonl
 from voiceflow.flow import masked_l1
@@ -102,7 +104,10 @@ class Synthesizer:
     def __init__(self, checkpoint: str | Path | LoadedModel, device: str | None = None,
                  vocoder: str | None = None, weights: str = "ema", cuda_graph: bool = False,
                  duration: str | Path | None = None, dtype: str = "fp32", compile: bool = False):
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = str(resolve_device(device))
+        if cuda_graph and not device.startswith("cuda"):
+            print(f"notice: cuda_graph needs a CUDA device; on {device} the ODE runs step by step",
+                  file=sys.stderr)
         if dtype not in DTYPES:
             raise VoiceflowError(f"dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
         self.loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_audio_model(
