@@ -154,13 +154,20 @@ if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
     path=${variant%%:*}; coupling=${variant#*:}
     vexp=$ablation_exp/${path}_${coupling}
     exps+=(--checkpoint "$vexp")
-    [ -f "$(done_marker "$vexp" train)" ] && continue
+    marker=$(done_marker "$vexp" train)
+    if [ -f "$marker" ]; then   # the marker holds the steps the variant was trained for
+      trained=$(cat "$marker"); trained=${trained:-unknown}
+      [ "$trained" = "$ablation_steps" ] && continue
+      echo "error: $vexp was trained for $trained steps, not --ablation-steps $ablation_steps;" \
+        "pass --ablation-exp DIR for a new ablation (or delete $vexp)" >&2
+      exit 1
+    fi
     log "stage 6: training $vexp"
     "$python" -m voiceflow.bin.train --config "$config" train.exp_dir="$vexp" train.seed="$seed" \
       train.max_steps="$ablation_steps" flow.path="$path" flow.coupling="$coupling" \
       data.train_manifest="$manifests/demo_feats_train.jsonl" data.valid_manifest="$manifests/demo_feats_valid.jsonl" \
       data.phones="$data/phones.txt" data.stats="$data/stats.json"
-    touch "$(done_marker "$vexp" train)"
+    echo "$ablation_steps" > "$marker"
   done
   "$python" -m voiceflow.bin.ablation "${exps[@]}" --manifest "$corpus/manifests/demo_test.jsonl" \
     --out "$ablation_exp/table" --span-seconds "$span_seconds" --seed "$seed" --max-items "$ablation_items"

@@ -42,6 +42,19 @@ def test_cells_equal_the_scoring_of_the_same_items(two_models):
     assert first["train_seconds"] > 0 and "nll" not in first
     table = to_markdown(result)
     assert "| icfm_ot | icfm | ot | midpoint | - |" in table and table.count("\n| ot_independent |") == 5
+    assert result["midpoint_skipped_nfes"] == ["3"] and "no cell at odd NFE (3)" in table
+
+
+def test_labels_tell_checkpoints_of_one_experiment_apart(tmp_path):
+    from voiceflow.infer.ablation import _labels
+
+    a, b = tmp_path / "a" / "exp", tmp_path / "b" / "exp"
+    assert _labels([a, tmp_path / "other"]) == ["exp", "other"]
+    assert _labels([a / "checkpoints" / "step-00000400", a / "checkpoints" / "step-00000600", b]) == [
+        "exp (step-00000400)", "exp (step-00000600)", "exp"]
+    # the same checkpoint folder name in two experiments of one name: whole paths
+    two = [a / "checkpoints" / "step-1", b / "checkpoints" / "step-1"]
+    assert _labels(two) == [str(p) for p in two]
 
 
 def test_cli_writes_the_table_and_rejects_bad_input(two_models, tmp_path):

@@ -70,3 +70,7 @@ def test_demo_recipe_runs_every_stage(tmp_path):
         assert set(m["masked_l1"]) == {"euler", "midpoint", "stochastic_euler", "euler_sway"}
         assert set(m["masked_l1"]["euler"]) == {"4", "8", "16", "32"}
     assert "| icfm_ot | icfm | ot | euler_sway |" in (tmp_path / "ablation" / "table" / "ablation.md").read_text()
+    # another training budget does not pass for the finished variants
+    longer = subprocess.run(cmd + ["--stage", "6", "--stop-stage", "6", "--ablation-steps", "3"],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert longer.returncode == 1 and "trained for 2 steps, not --ablation-steps 3" in longer.stderr

@@ -24,7 +24,7 @@ from voiceflow.errors import VoiceflowError
 from voiceflow.infer.loading import experiment_dir_of
 from voiceflow.infer.scoring import masked_l1_values
 from voiceflow.infer.synthesizer import Synthesizer
-from voiceflow.train.checkpoint import load_trainer_state
+from voiceflow.train.checkpoint import load_trainer_state, resolve_checkpoint
 
 # name -> (solver, options of Synthesizer.infill_items); stochastic_euler's scale is filled in
 SAMPLERS: dict[str, tuple[str, dict]] = {
@@ -50,6 +50,16 @@ def _training(synth: Synthesizer) -> dict:
             "train_seconds": state.get("train_seconds"), "checkpoint": str(ckpt)}
 
 
+def _labels(checkpoints: Sequence[Path]) -> list[str]:
+    """The experiment's name per checkpoint; where two share it (two checkpoints of one
+    experiment, or experiments of one name in different folders), the checkpoint's folder
+    name is added, and the whole path where even that repeats."""
+    names = [experiment_dir_of(c).name for c in checkpoints]
+    labels = [f"{n} ({c.name})" if names.count(n) > 1 and c != experiment_dir_of(c) else n
+              for n, c in zip(names, checkpoints)]
+    return [str(c) if labels.count(label) > 1 else label for label, c in zip(labels, checkpoints)]
+
+
 def ablation(checkpoints: Sequence[str | Path], manifest: str | Path, nfes: Sequence[int] = (4, 8, 16, 32),
              samplers: Sequence[str] = tuple(SAMPLERS), noise_scale: float = 0.5,
              span_seconds: tuple[float, float] = (1.0, 2.0), seed: int = 0, device: str | None = None,
@@ -64,12 +74,14 @@ def ablation(checkpoints: Sequence[str | Path], manifest: str | Path, nfes: Sequ
     if not checkpoints:
         raise VoiceflowError("no checkpoints to compare")
     models = []
-    for path in checkpoints:
+    labels = _labels([resolve_checkpoint(path) for path in checkpoints])
+    skipped = sorted({str(n) for n in nfes if n % 2} if "midpoint" in samplers else set(), key=int)
+    for path, label in zip(checkpoints, labels):
         synth = Synthesizer(path, device=device)
         items = synth.items_from_manifest(manifest, span_seconds, seed)
         if max_items is not None and max_items < len(items):
             items = [items[i * len(items) // max_items] for i in range(max_items)]
-        row = {"name": experiment_dir_of(synth.loaded.checkpoint).name, **_training(synth), "masked_l1": {}}
+        row = {"name": label, **_training(synth), "masked_l1": {}}
         for name in samplers:
             solver, options = SAMPLERS[name]
             if solver == "stochastic_euler":
@@ -93,6 +105,7 @@ def ablation(checkpoints: Sequence[str | Path], manifest: str | Path, nfes: Sequ
             }
         models.append(row)
     return {"models": models, "items": len(items), "nfes": list(nfes), "samplers": list(samplers),
+            "midpoint_skipped_nfes": skipped,
             "noise_scale": noise_scale, "span_seconds": list(span_seconds), "seed": seed,
             "manifest": str(manifest)}
 
@@ -109,6 +122,9 @@ def to_markdown(result: dict) -> str:
         for sampler, cells in m["masked_l1"].items():
             values = [f"{cells[n]['mean']:.3f}" if n in cells else "-" for n in nfes]
             lines.append(f"| {m['name']} | {m['path']} | {m['coupling']} | {sampler} | " + " | ".join(values) + " |")
+    if result.get("midpoint_skipped_nfes"):
+        lines += ["", f"midpoint takes two evaluations per step: no cell at odd NFE "
+                      f"({', '.join(result['midpoint_skipped_nfes'])})"]
     lines += ["", "| model | steps | training time | NLL nats/dim | NLL bits/frame |", "|---|---:|---:|---:|---:|"]
     for m in result["models"]:
         secs = m.get("train_seconds")
