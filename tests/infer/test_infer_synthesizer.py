@@ -107,6 +107,8 @@ def test_score_reads_generated_directories_and_refuses_mismatches(trained, tmp_p
         masked_l1_report(synth, untrained, items, 8, "euler", 0.5, 2, generated={0.0: dirs[0]})
     with pytest.raises(VoiceflowError, match=r"guidance 0.5, which the report does not use"):
         masked_l1_report(synth, untrained, items, 4, "euler", 0.7, 2, generated=generated_by_guidance(dirs))
+    with pytest.raises(VoiceflowError, match=r"does not use \(0 only\) \(pass --guidance 0.5 to report it\)"):
+        masked_l1_report(synth, untrained, items, 4, "euler", 0.0, 2, generated=generated_by_guidance(dirs))
     shifted = [synth.prepare(it.id, c["rows"][j]["audio"], c["rows"][j]["alignment"], 0.02, 0.15)
                for j, it in enumerate(items)]
     with pytest.raises(VoiceflowError, match=r"span_frames"):

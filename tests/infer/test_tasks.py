@@ -139,9 +139,9 @@ def test_tts_outputs_only_new_speech_and_follows_the_rate(synth, demo):
     wav, info = synth.tts(prompt["audio"], prompt["text"], target["text"], **OPTS)
     assert info["words"] == len(target["text"].split())
     seconds = wav.numel() / 24000
-    assert 0.2 < seconds < 30
-    full, _ = synth.tts(prompt["audio"], prompt["text"], target["text"], keep_prompt=True, **OPTS)
-    assert full.numel() > wav.numel()
+    assert 0.2 < seconds < 30 and info["generated_s"] == pytest.approx(seconds, abs=1e-3)  # all of it is new
+    full, kept = synth.tts(prompt["audio"], prompt["text"], target["text"], keep_prompt=True, **OPTS)
+    assert full.numel() > wav.numel() and kept["generated_s"] < full.numel() / 24000
     fast, _ = synth.tts(prompt["audio"], prompt["text"], target["text"], rate=2.0, **OPTS)
     assert fast.numel() < wav.numel()
 
@@ -279,9 +279,15 @@ def _one_line_error(result, *needles):
 def test_cli_edit_with_identical_text_copies_the_file(demo, tmp_path):
     row = demo["test"][0]
     out = tmp_path / "same.wav"
-    _ok(_cli("edit", "--checkpoint", str(demo["exp"]), "--wav", row["audio"], "--text", row["text"],
-             "--new-text", row["text"], "--out", str(out), "--nfe", "2"))
+    edited = _ok(_cli("edit", "--checkpoint", str(demo["exp"]), "--wav", row["audio"], "--text", row["text"],
+                      "--new-text", row["text"], "--out", str(out), "--nfe", "2"))
+    assert out.read_bytes() == Path(row["audio"]).read_bytes() and "the text is unchanged" in edited.stdout
+    # a continuation of a recording that already says the whole text says so
+    out.unlink()
+    continued = _ok(_cli("continue", "--checkpoint", str(demo["exp"]), "--wav", row["audio"], "--text", row["text"],
+                         "--prompt-text", row["text"], "--out", str(out), "--nfe", "2"))
     assert out.read_bytes() == Path(row["audio"]).read_bytes()
+    assert "the recording already says the whole text" in continued.stdout
 
 
 def test_cli_bad_input(demo, tmp_path):

@@ -49,17 +49,19 @@ def write_result(out: str, wav, sample_rate: int, info: dict, source: str | None
     from voiceflow.fileio import atomic_path
 
     if source is not None and info.get("changes") == []:
+        why = ("the recording already says the whole text" if info.get("task") == "continue"
+               else "the text is unchanged")
         if Path(source).suffix.lower() == Path(out).suffix.lower():
             with atomic_path(out) as tmp:
                 shutil.copyfile(source, tmp)
-            print(f"{out}: the text is unchanged; the input is copied as it was")
+            print(f"{out}: {why}; the input is copied as it was")
             return
         import soundfile as sf
 
         data, rate = sf.read(source, always_2d=False)
         with atomic_path(out) as tmp:
             sf.write(str(tmp), data, rate, format="WAV")
-        print(f"{out}: the text is unchanged; the input's samples are written as they were")
+        print(f"{out}: {why}; the input's samples are written as they were")
         return
     save_wav(out, wav, sample_rate)
     print(f"{out}: {wav.numel() / sample_rate:.2f} s ({info.get('generated_s', 0):.2f} s generated)")

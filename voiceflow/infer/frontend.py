@@ -22,10 +22,19 @@ import torch
 from voiceflow.audio import load_audio
 from voiceflow.config import TextConfig
 from voiceflow.errors import VoiceflowError
-from voiceflow.text import PhoneInventory, tag_word
+from voiceflow.text import PAD, SIL, SPN, PhoneInventory, strip_word_position, tag_word
 
 MIN_SECONDS = 0.3     # shorter recordings hold too little context to continue a voice
 SILENCE_PEAK = 1e-3   # a recording whose peak stays below this (-60 dBFS) is silence
+
+
+def _spelling(symbol: str) -> str:
+    """How a G2P writes phones: espeak in IPA, cmudict in upper-case ARPAbet, flite in
+    lower-case letters."""
+    base = strip_word_position(symbol)
+    if any(ord(c) > 127 for c in base):
+        return "IPA"
+    return "upper-case" if any(c.isupper() for c in base) else "lower-case"
 
 
 @dataclass
@@ -57,8 +66,18 @@ class TextFrontEnd:
             for phone in tag_word(list(phones)):
                 if phone not in self.inventory:
                     raise VoiceflowError(f"{what}: word {word!r} needs phone {phone!r}, which {self.source} "
-                                         f"never saw in training (not in its phones.txt)")
+                                         f"never saw in training (not in its phones.txt){self._g2p_hint(phone)}")
         return list(result.words), [list(p) for p in result.phones]
+
+    def _g2p_hint(self, phone: str) -> str:
+        """When the missing phone is written unlike every phone of phones.txt (IPA, upper-case
+        ARPAbet, lower-case letters), the model's phones come from another G2P than
+        ``text.g2p`` (e.g. a config written before the key existed, read as espeak)."""
+        styles = {_spelling(s) for s in self.inventory.symbols if s not in (PAD, SIL, SPN)}
+        if _spelling(phone) in styles:
+            return ""
+        return (f"; its phones are spelled unlike this {_spelling(phone)} phone of text.g2p={self.cfg.g2p}: set "
+                f"text.g2p in the experiment's config.yaml to the G2P its corpus was phonemized with")
 
     def load(self, path: str | Path, sample_rate: int) -> torch.Tensor:
         """The recording at ``sample_rate``, checked long enough and not silent."""

@@ -124,8 +124,11 @@ def masked_l1_report(trained: Synthesizer, untrained: Synthesizer, items: list[I
     generated = {float(g): d for g, d in (generated or {}).items()}
     unused = set(generated) - {g for name, synth, g in runs if synth is trained}
     if unused:
-        raise VoiceflowError(f"{generated[min(unused)]}: sampled with guidance {min(unused):g}, which the report "
-                             f"does not use (0 and {guidance:g})")
+        g = min(unused)
+        uses = f"0 and {guidance:g}" if guidance else "0 only"
+        hint = f" (pass --guidance {g:g} to report it)" if not guidance else ""
+        raise VoiceflowError(f"{generated[g]}: sampled with guidance {g:g}, which the report does not use "
+                             f"({uses}){hint}")
     reused = {}
     for name, synth, g in runs:
         if synth is trained and g in generated:

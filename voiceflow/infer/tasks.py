@@ -219,7 +219,10 @@ class SpeechTasks:
         else:
             start = sum(durations[:first_new]) - min(durations[joint_gap], round(TTS_LEAD_S * self.sr / self.hop))
             wav_out = self.synth.to_wave(out[start:])
-        return wav_out, self._info("tts", durations, mask, prompt_words=n_prompt, words=len(words))
+        info = self._info("tts", durations, mask, prompt_words=n_prompt, words=len(words))
+        if not keep_prompt:  # the output is new speech only: the generated frames before it are cut
+            info["generated_s"] = round(wav_out.numel() / self.sr, 3)
+        return wav_out, info
 
 
 def _sampling(options: dict) -> dict:
