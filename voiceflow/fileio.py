@@ -40,6 +40,23 @@ def check_output_path(path: str | os.PathLike, is_dir: bool = False, replaces: s
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once: os.umask can only be read by setting it
+
+
+def give_default_mode(path: Path) -> None:
+    """The permissions an ordinary ``open`` / ``mkdir`` would give under the umask (0644 and
+    0755 with the usual 022): the temporary names of mkstemp / mkdtemp are private (0600 /
+    0700), and renaming keeps that, which would hide every output from other users (a
+    shared data directory that other nodes' jobs read)."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, is_dir: bool = False, replaces: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds.
@@ -57,6 +74,7 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False, replaces: str | N
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
         tmp = Path(name)
+    give_default_mode(tmp)
     try:
         yield tmp
         if is_dir and path.exists():

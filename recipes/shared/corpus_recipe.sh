@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The stages every corpus recipe shares (recipes/<corpus>/run.sh sets its defaults, then
 # sources this file with the command-line options). Each stage is skipped when its
-# .done marker exists; delete the marker (or the stage's output) to redo it.
+# .done marker exists; delete the marker to redo it (the pieces of the training split are
+# redone when their input is newer or the stage's options changed). Relative paths in
+# options are read from the recipe's directory (recipes/<corpus>/).
 #
 #   0 download     the corpus (resumable, checksums verified where published), unless
 #                  --corpus-root points to an existing copy; the LibriSpeech test-clean copy
@@ -21,7 +23,8 @@
 #                  --eval-sets librispeech also the Voicebox cross-sentence and continuation
 #                  sets of LibriSpeech test-clean (recipes/shared/evalsets/)
 #   9 metrics      voiceflow score (masked L1) and voiceflow eval (WER, SIM-o, MOS) of every
-#                  generated set; RESULTS.md gets the table
+#                  generated set; the table goes to $exp/RESULTS.md (--results RESULTS.md
+#                  writes it into the recipe's own record)
 #
 # Options common to every recipe (each is --name value on the command line):
 #   --stage N --stop-stage M      which stages to run
@@ -54,7 +57,7 @@ download_parts=${download_parts:-}
 textgrids=${textgrids:-}
 g2p=${g2p:-auto}                  # auto: text.g2p of the audio config (inference spells text alike)
 gpus=${gpus:-1}
-nj=${nj:-$(nproc)}
+nj=${nj:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}   # nproc alone follows OMP_NUM_THREADS
 on_error=${on_error:-stop}
 vocoder=${vocoder:-train}
 eval_sets=${eval_sets:-heldout}   # heldout, or heldout,librispeech
@@ -71,9 +74,12 @@ span_seconds=${span_seconds:-1.0,2.0}
 asr=${asr:-pocketsphinx}               # e.g. transformers:openai/whisper-large-v3
 speaker_model=${speaker_model:-resemblyzer}   # e.g. wavlm:microsoft/wavlm-base-plus-sv
 metrics=${metrics:-wer,sim_o,mos}
-results=${results:-RESULTS.md}         # the table stage 9 fills
+results=${results:-}                  # the file whose table stage 9 fills (default: $exp/RESULTS.md)
 python=${PYTHON:-}
+fixed_names="here root corpus corpus_dir"   # what the recipe is, not options
+options_doc="recipes/shared/corpus_recipe.sh (the shared ones) and $0"
 . ../shared/parse_options.sh
+results=${results:-$exp/RESULTS.md}
 
 if [ -z "$python" ]; then
   if [ -x "$root/.venv/bin/python" ]; then python="$root/.venv/bin/python"; else python=python3; fi
@@ -86,7 +92,13 @@ else
 fi
 vf() { "$python" -m voiceflow.bin.cli "$@"; }
 if [ "$g2p" = auto ]; then
-  g2p=$("$python" -c "from voiceflow.config import load_config; print(load_config('$audio_config').text.g2p)")
+  g2p=$("$python" -c "import sys
+from voiceflow.config import load_config
+from voiceflow.errors import VoiceflowError
+try:
+    print(load_config(sys.argv[1]).text.g2p)
+except VoiceflowError as e:
+    sys.exit(f'error: {e}')" "$audio_config")
 fi
 done_marker() { echo "$1/.done.$2"; }
 raw=$data/manifests/raw
@@ -103,7 +115,8 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ] && [ ! -f "$(done_marker "$data" do
   if [ -e "$corpus_root" ] && usable_copy "$corpus_root"; then
     log "stage 0: using the existing copy $corpus_root"
   elif [ -n "$given_root" ]; then
-    echo "error: --corpus-root $given_root: not a copy of $corpus (see recipes/README.md for the layout)" >&2
+    echo "error: --corpus-root $given_root ($(realpath -m "$given_root")): not a copy of $corpus" \
+      "(relative paths are read from $here; the layout: voiceflow/data/corpora/$corpus.py)" >&2
     exit 1
   else
     log "stage 0: downloading $corpus ($download_parts) into $download"
@@ -131,15 +144,35 @@ fi
 # The training split goes through stages 2-4 in pieces of $piece_rows rows (random samples of
 # it, local/split_manifest.py), so that no stage holds a 50 k-hour manifest at once; each
 # finished piece is kept, so an interrupted stage resumes at the next piece.
-pieces() { ls "$1"/piece-*.jsonl; }
+pieces() {   # the pieces of a split directory, or a one-line error naming the stage to redo
+  if ! compgen -G "$1/piece-*.jsonl" > /dev/null; then
+    echo "error: $1: no pieces of the training split; redo stage $2 (delete $data/.done.$3)" >&2
+    return 1
+  fi
+  printf '%s\n' "$1"/piece-*.jsonl
+}
 first_piece() { local f; for f in "$1"/piece-*.jsonl; do echo "$f"; return; done; }
+# Outputs of pieces are reused only when newer than their input and made with the same
+# options (an interrupted stage resumes; a redone one does not keep stale pieces).
+fresh() { [ -e "$1" ] && [ "$1" -nt "$2" ]; }
+same_options() {   # same_options DIR "OPTIONS": empty DIR unless it was made with OPTIONS
+  if [ ! -f "$1/.options" ] || [ "$(cat "$1/.options")" != "$2" ]; then
+    rm -rf "$1"; mkdir -p "$1"; printf '%s\n' "$2" > "$1/.options"
+  fi
+}
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ] && [ ! -f "$(done_marker "$data" text)" ]; then
   log "stage 2: text normalisation and G2P ($g2p)"
-  [ -d "$raw/train.d" ] || "$python" ../shared/local/split_manifest.py --manifest "$raw/train.jsonl" \
-    --out-dir "$raw/train.d" --rows-per-piece "$piece_rows" --seed "$seed"
-  for piece in $(pieces "$raw/train.d"); do
+  if ! fresh "$raw/train.d/.complete" "$raw/train.jsonl" \
+      || [ "$(cat "$raw/train.d/.complete")" != "$piece_rows $seed" ]; then
+    rm -rf "$raw/train.d"
+    "$python" ../shared/local/split_manifest.py --manifest "$raw/train.jsonl" \
+      --out-dir "$raw/train.d" --rows-per-piece "$piece_rows" --seed "$seed"
+    echo "$piece_rows $seed" > "$raw/train.d/.complete"
+  fi
+  same_options "$text/train.d" "g2p=$g2p on_error=$on_error"
+  for piece in $(pieces "$raw/train.d" 2 text); do
     out=$text/train.d/$(basename "$piece")
-    [ -f "$out" ] || vf phonemize --manifest "$piece" --out "$out" --g2p "$g2p" --jobs "$nj" --on-error "$on_error"
+    fresh "$out" "$piece" || vf phonemize --manifest "$piece" --out "$out" --g2p "$g2p" --jobs "$nj" --on-error "$on_error"
   done
   for s in valid test; do
     vf phonemize --manifest "$raw/$s.jsonl" --out "$text/$s.jsonl" --g2p "$g2p" --jobs "$nj" --on-error "$on_error"
@@ -155,9 +188,10 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ] && [ ! -f "$(done_marker "$data" al
     log "stage 3: built-in aligner"
     how=(--g2p "$g2p")
   fi
-  for piece in $(pieces "$text/train.d"); do
+  same_options "$aligned/train.d" "${how[*]} on_error=$on_error"
+  for piece in $(pieces "$text/train.d" 2 text); do
     out=$aligned/train.d/$(basename "$piece")
-    [ -f "$out" ] || vf align --manifest "$piece" --out "$out" "${how[@]}" --jobs "$nj" --on-error "$on_error"
+    fresh "$out" "$piece" || vf align --manifest "$piece" --out "$out" "${how[@]}" --jobs "$nj" --on-error "$on_error"
   done
   for s in valid test; do
     vf align --manifest "$text/$s.jsonl" --out "$aligned/$s.jsonl" "${how[@]}" --jobs "$nj" --on-error "$on_error"
@@ -168,7 +202,7 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ] && [ ! -f "$(done_marker "$data" al
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ] && [ ! -f "$(done_marker "$data" shards)" ]; then
-  log "stage 4: features in shards ($nj workers)"
+  log "stage 4: features in shards (--nj $nj)"
   vf shards --manifest "$aligned/train.d" --out "$data/shards/train" --phones "$data/phones.txt" \
     --stats "$data/stats.json" --config "$audio_config" --jobs "$nj" --on-error "$on_error"
   vf shards --manifest "$aligned/valid.jsonl" --out "$data/shards/valid" --phones "$data/phones.txt" \
@@ -177,7 +211,7 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ] && [ ! -f "$(done_marker "$data" sh
 fi
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ] && [ ! -f "$(done_marker "$exp" audio)" ]; then
-  log "stage 5: audio model ($audio_config, $gpus GPU(s))"
+  log "stage 5: audio model ($audio_config; --gpus $gpus)"
   "${launch[@]}" voiceflow.bin.train --config "$audio_config" train.exp_dir="$exp/audio" train.seed="$seed" \
     data.train_manifest="$data/shards/train" data.valid_manifest="$data/shards/valid" \
     data.phones="$data/phones.txt" data.stats="$data/stats.json"
@@ -201,7 +235,7 @@ fi
 
 setup=nfe${nfe}_euler_cfg${guidance}_seed${seed}
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
-  log "stage 8: test sets (held-out ${test_items} utterances; $eval_sets)"
+  log "stage 8: test sets (held-out: up to ${test_items/#0/all} test utterances; $eval_sets)"
   "$python" ../shared/local/heldout_items.py --manifest "$aligned/test.jsonl" --out-dir "$exp/testsets/heldout" \
     --max-items "$test_items" --prompt-seconds "$prompt_seconds" --seed "$seed"
   vf generate --checkpoint "$exp/audio" --manifest "$exp/testsets/heldout/infill.jsonl" --out-root "$exp/infer" \

@@ -49,7 +49,8 @@ def test_missing_textgrid_stops_or_is_skipped(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         align_cli.main(["--manifest", str(manifest), "--out", str(out), "--textgrids", str(tmp_path / "mfa")])
     assert e.value.code == 1 and not out.exists()
-    assert "row spk_2: no TextGrid" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"row spk_2: no TextGrid for it under {tmp_path / 'mfa'} (looked for spk_2.TextGrid" in err
     assert align_cli.main(["--manifest", str(manifest), "--out", str(out), "--textgrids", str(tmp_path / "mfa"),
                            "--on-error", "skip"]) == 0
     assert len(out.read_text().splitlines()) == 2

@@ -66,6 +66,23 @@ def test_atomic_directories_replace_only_their_own_kind(tmp_path):
     assert check_output_path(tmp_path / "new" / "deeper.wav") == tmp_path / "new" / "deeper.wav"
 
 
+def test_atomic_outputs_get_the_permissions_of_the_umask(tmp_path):
+    """mkstemp / mkdtemp make private names (0600 / 0700); the outputs renamed from them are
+    readable by others as any file written under the umask is (shared data directories)."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "m.jsonl") as tmp:
+            tmp.write_text("{}\n")
+        with atomic_path(tmp_path / "d", is_dir=True) as tmp:
+            (tmp / "x").write_text("")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.jsonl").stat().st_mode & 0o777 == 0o644 & ~old
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755 & ~old
+
+
 def test_entry_point_reports_an_os_error_about_a_path_in_one_line(capsys):
     @entry_point
     def main(argv=None):

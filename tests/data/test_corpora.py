@@ -214,6 +214,12 @@ def test_user_errors_are_one_line(tmp_path):
     with pytest.raises(VoiceflowError, match="unknown corpus 'timit'"):
         prepare("timit", tmp_path, tmp_path / "out")
     assert sorted(CORPORA) == ["libriheavy", "librispeech", "libritts", "libritts_r", "ljspeech", "vctk"]
+    empty = tmp_path / "lj"
+    (empty / "wavs").mkdir(parents=True)
+    (empty / "metadata.csv").write_text("\n")
+    with pytest.raises(VoiceflowError, match=r"lj/metadata.csv: empty \(no ID\|raw text"):
+        prepare("ljspeech", empty, tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()
 
 
 def test_cli_summary_skip_and_stop(tmp_path, capsys):

@@ -82,6 +82,43 @@ def test_ljspeech_recipe(tmp_path):
                            capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 1 and "not a copy of ljspeech" in wrong.stderr
     assert not (tmp_path / "other" / "downloads").exists()
+    # a redone stage 2 with other options redoes every piece (stale ones were kept)
+    data = tmp_path / "data"
+    texts = sorted((data / "manifests/text/train.d").glob("piece-*.jsonl"))
+    before = {f.name: f.stat().st_mtime_ns for f in texts}
+    (data / ".done.text").unlink()
+    _run(_smoke("ljspeech", tmp_path, corpus, "--stage", "2", "--stop-stage", "2", "--on-error", "skip",
+                "--piece-rows", "3"))
+    assert (data / "manifests/text/train.d/.options").read_text() == "g2p=flite on_error=skip\n"
+    assert all(f.stat().st_mtime_ns > before[f.name] for f in texts)
+    # new manifests: the training split is dealt into pieces again (no test clip stays in training)
+    for stage in ("manifests", "text"):
+        (data / f".done.{stage}").unlink()
+    _run(_smoke("ljspeech", tmp_path, corpus, "--stage", "1", "--stop-stage", "2",
+                "--prepare-opts", "--valid-size 1 --test-size 5", "--piece-rows", "3"))
+    train_ids = sorted(json.loads(x)["id"] for x in (data / "manifests/raw/train.jsonl").read_text().splitlines())
+    for stage in ("raw", "text"):
+        pieces = sorted((data / "manifests" / stage / "train.d").glob("piece-*.jsonl"))
+        assert sorted(json.loads(x)["id"] for f in pieces for x in f.read_text().splitlines()) == train_ids, stage
+    # stage 9 writes the table under exp/ unless --results names another file
+    cmd = _smoke("ljspeech", tmp_path, corpus, "--stage", "9", "--stop-stage", "9")
+    i = cmd.index("--results")
+    _run(cmd[:i] + cmd[i + 2:])
+    assert "Held-out infilling" in (tmp_path / "exp" / "RESULTS.md").read_text()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--stage", "abc"], "--stage abc: expected an integer"),
+    (["--stop-stage", "0", "stray"], "unexpected argument 'stray'"),
+    (["--corpus", "vctk"], "unknown option --corpus"),
+    (["--here", "/tmp"], "unknown option --here"),
+    (["--audio-config", "conf/nope.yaml"], "error: conf/nope.yaml"),
+])
+def test_recipe_options_are_checked(tmp_path, extra, message):
+    out = subprocess.run(_smoke("ljspeech", tmp_path, tmp_path / "nowhere", *extra), capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode != 0 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
 
 
 @pytest.mark.slow

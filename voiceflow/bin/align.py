@@ -79,13 +79,17 @@ def align_row(task: tuple[dict, str, str, str, int]) -> tuple[dict | None, str |
     return out, None
 
 
-def textgrid_row(task: tuple[dict, Path | None]) -> tuple[dict | None, str | None]:
-    """Worker: (row, its TextGrid or None) -> (row with alignment and words, None) or (None, problem)."""
+def textgrid_row(task: tuple[dict, Path | None, Path]) -> tuple[dict | None, str | None]:
+    """Worker: (row, its TextGrid or None, the --textgrids root) -> (row with alignment and
+    words, None) or (None, problem)."""
     from voiceflow.align import alignment_from_textgrid
 
-    row, path = task
+    row, path, root = task
     if path is None:
-        return None, "no TextGrid for it under --textgrids"
+        names = [f"{row.get('id')}.TextGrid"]
+        if "offset" not in row:
+            names.append(f"{Path(str(row['audio'])).stem}.TextGrid")
+        return None, f"no TextGrid for it under {root} (looked for {' or '.join(dict.fromkeys(names))})"
     try:
         phones, words = alignment_from_textgrid(path, float(row["duration"]))
     except VoiceflowError as e:
@@ -148,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = load_manifest(args.manifest, require=("id", "audio", "text"))
     if args.textgrids is not None:
-        worker, tasks = textgrid_row, list(zip(rows, find_textgrids(args.textgrids, rows)))
+        worker = textgrid_row
+        tasks = [(row, path, args.textgrids) for row, path in zip(rows, find_textgrids(args.textgrids, rows))]
     elif args.g2p is None:
         raise VoiceflowError("give --g2p (built-in aligner) or --textgrids (MFA TextGrids)")
     else:

@@ -44,7 +44,7 @@ from typing import Callable, Iterable
 
 from voiceflow.data.corpora import libriheavy, librispeech, libritts, ljspeech, vctk
 from voiceflow.errors import VoiceflowError
-from voiceflow.fileio import atomic_path
+from voiceflow.fileio import atomic_path, give_default_mode
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60
@@ -293,6 +293,7 @@ def extract(archive: str | os.PathLike, dest: str | os.PathLike, unwrap: str | N
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", suffix=".tmp", dir=dest))
+    give_default_mode(tmp)
     try:
         _unpack(archive, tmp)
         top = list(tmp.iterdir())

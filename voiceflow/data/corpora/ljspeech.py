@@ -75,6 +75,8 @@ def _entries(meta: Path, report: Report) -> list[tuple[str, str, str]]:
             continue
         seen.add(uid)
         out.append((uid, text, raw))
+    if not lines or not any(line.strip() for line in lines):
+        raise VoiceflowError(f"{meta}: empty (no ID|raw text|normalized text lines)")
     return out
 
 
