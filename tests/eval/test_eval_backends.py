@@ -14,7 +14,7 @@ from voiceflow.eval.file_work import transcribe_files
 from voiceflow.eval.speaker import WavLMSpeaker, cosine, load_speaker
 from voiceflow.eval.texts import word_errors
 
-from conftest import SENTENCES
+from eval_audio import SENTENCES
 
 
 def test_fallback_prints_one_line_naming_the_fallback():

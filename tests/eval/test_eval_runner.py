@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SENTENCES, tone, write
+from eval_audio import SENTENCES, tone, write
 from voiceflow.bin.evaluate import main as eval_main
 from voiceflow.errors import VoiceflowError
 from voiceflow.eval import evaluate
@@ -246,3 +246,15 @@ def test_jobs_give_the_serial_results_from_worker_processes(tmp_path, speech, mo
     assert b["f0_rmse_cents"]["n"] == 3 and b["wer"]["n"] == 3
     with pytest.raises(VoiceflowError, match=r"^--jobs must be at least 1, got 0$"):
         evaluate(systems, tmp_path / "bad", jobs=0, **kw)
+
+
+def test_the_text_of_synth_items_is_what_their_wav_says():
+    """An edit's wav says its new text; a tts wav kept with its prompt says the prompt first."""
+    from voiceflow.eval.items import spoken_text
+
+    assert spoken_text({"task": "edit", "text": "old words", "new_text": "new words"}) == "new words"
+    assert spoken_text({"task": "tts", "prompt_text": "Hello there.", "text": "Bye.", "keep_prompt": True}) == \
+        "Hello there. Bye."
+    assert spoken_text({"task": "tts", "prompt_text": "Hello there.", "text": "Bye."}) == "Bye."
+    assert spoken_text({"task": "continue", "text": "The whole text."}) == "The whole text."
+    assert spoken_text({"text": "generated infill"}) == "generated infill" and spoken_text({}) is None

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import tone
+from eval_audio import tone
 from voiceflow.eval.signal import MCD_CONSTANT, dtw_path, signal_features, signal_metrics
 
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from conftest import tone, write
+from eval_audio import tone, write
 from voiceflow.eval.file_work import file_results
 
 
