@@ -131,12 +131,21 @@ def test_save_wav_round_trip_and_leaves_no_temp_files(tmp_path):
     assert (back - wav).abs().max().item() <= 1 / 32768 + 1e-7
 
 
-def test_save_wav_accepts_numpy_and_clips(tmp_path):
+def test_save_wav_accepts_numpy_and_clips_with_a_notice(tmp_path, capsys):
     path = tmp_path / "loud.wav"
     save_wav(path, np.array([2.0, -3.0, 0.5, 0.0]), 16000)
     data, sr = soundfile.read(path, dtype="int16")
     assert sr == 16000
     assert data.tolist() == [32767, -32768, 16384, 0]
+    assert f"notice: {path}: 50.0 % of the samples were beyond full scale and are clipped (peak 3.00)" in \
+        capsys.readouterr().err
+    save_wav(path, np.full(2000, 0.5), 16000)  # nothing clipped: nothing said
+    assert capsys.readouterr().err == ""
+
+
+def test_save_wav_writes_flac_for_a_flac_name(tmp_path):
+    save_wav(tmp_path / "x.flac", torch.zeros(480), 24000)
+    assert soundfile.info(tmp_path / "x.flac").format == "FLAC"
 
 
 def test_save_wav_from_grad_tensor(tmp_path):

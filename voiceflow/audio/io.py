@@ -16,6 +16,7 @@ Problems a user can cause (a missing, corrupt or empty file) raise
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -104,13 +105,20 @@ def _to_numpy(waveform) -> np.ndarray:
     return np.asarray(waveform, dtype=np.float32)
 
 
+CLIP_NOTICE = 1e-3  # save_wav says so when more than this fraction of the samples is clipped
+# what save_wav writes by the destination's suffix (any other name: WAV)
+AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+
+
 def save_wav(path: str | os.PathLike, waveform, sample_rate: int) -> None:
-    """Write a mono waveform as a 16-bit PCM wav, atomically (temporary name, then rename).
+    """Write a mono waveform as 16-bit PCM, atomically (temporary name, then rename): a wav
+    file, or FLAC when ``path`` ends in ``.flac``.
 
     Args:
         path: the destination; parent directories are created.
         waveform: shape ``(samples,)``, a torch tensor (any device/dtype) or numpy array,
-            nominally in [-1, 1]; values outside are clipped.
+            nominally in [-1, 1]; values outside are clipped (more than 0.1 % of them: a
+            notice on stderr, naming the file and the peak).
         sample_rate: the rate written in the header, in Hz.
 
     Raises:
@@ -122,9 +130,14 @@ def save_wav(path: str | os.PathLike, waveform, sample_rate: int) -> None:
         raise ValueError(f"save_wav {path}: expected a 1-D waveform, got shape {tuple(data.shape)}")
     if not np.isfinite(data).all():
         raise ValueError(f"save_wav {path}: waveform contains NaN or inf")
+    clipped = float(np.mean(np.abs(data) > 1.0))
+    if clipped > CLIP_NOTICE:
+        print(f"notice: {path}: {100 * clipped:.1f} % of the samples were beyond full scale and are clipped "
+              f"(peak {np.abs(data).max():.2f})", file=sys.stderr)
     data = np.clip(data, -1.0, 1.0)
     with atomic_path(path) as tmp:
-        soundfile.write(tmp, data, int(sample_rate), subtype="PCM_16", format="WAV")
+        soundfile.write(tmp, data, int(sample_rate), subtype="PCM_16",
+                        format=AUDIO_FORMATS.get(Path(path).suffix.lower(), "WAV"))
 
 
 def audio_duration(path: str | os.PathLike) -> float:
