@@ -45,3 +45,28 @@ def test_no_crossfade_is_a_plain_cut():
     assert torch.equal(out[:4 * HOP], original[:4 * HOP])
     assert torch.equal(out[4 * HOP:6 * HOP], generated[4 * HOP:6 * HOP])
     assert torch.equal(out[6 * HOP:], original[6 * HOP:])
+
+
+def test_regenerating_the_end_keeps_the_recordings_length():
+    """A generated last run ends as far before its frames' end as the original does; a
+    vocoder waveform one frame short (Griffin-Lim) is completed with zeros."""
+    T = 12
+    original = torch.ones(T * HOP - 40)
+    generated = -torch.ones((T - 1) * HOP)
+    out = splice(original, generated, [(0, 8, 0), (8, T, None)], HOP, T, crossfade=0)
+    assert out.numel() == original.numel()
+    assert torch.equal(out[8 * HOP:(T - 1) * HOP], generated[8 * HOP:]) and not out[(T - 1) * HOP:].any()
+    # an edit that makes the recording two frames longer ends two frames later
+    longer = splice(original, -torch.ones((T + 1) * HOP), [(0, 8, 0), (8, T + 2, None)], HOP, T, crossfade=0)
+    assert longer.numel() == original.numel() + 2 * HOP
+
+
+def test_denoising_spans_widen_to_the_boundaries_around_them():
+    from voiceflow.infer.spans import snap_span
+
+    # phones ending at frames 10, 20, 30, 40 (hop 240 at 24 kHz: 100 frames/s)
+    alignment = [["a", 0.0, 0.1], ["b", 0.1, 0.2], ["c", 0.2, 0.3], ["d", 0.3, 0.4]]
+    assert snap_span(alignment, 0.14, 0.26, 40, 24000, 240) == (10, 30)            # nearest
+    assert snap_span(alignment, 0.14, 0.26, 40, 24000, 240, outward=True) == (10, 30)
+    assert snap_span(alignment, 0.16, 0.24, 40, 24000, 240, outward=True) == (10, 30)
+    assert snap_span(alignment, 0.2, 0.4, 40, 24000, 240, outward=True) == (20, 40)  # on boundaries: unchanged

@@ -5,7 +5,7 @@ Usage::
     voiceflow denoise --checkpoint exp/demo --wav noisy.wav --text "Its transcript." \\
         --start 1.2 --end 2.0 --out clean.wav [--alignment noisy.TextGrid] [--nfe 32] [--guidance 0.7] [--seed 0]
 
-The span is snapped to phone boundaries of the recording's alignment (the built-in
+The span is widened to the phone boundaries around it in the recording's alignment (the built-in
 aligner's, or ``--alignment``: an MFA TextGrid or JSON list in the model's phone set);
 the phones and their durations stay as they were, and outside the span the recording is
 kept sample for sample apart from a 10 ms crossfade at each seam.

@@ -10,7 +10,7 @@ feature hop, so that the regenerated region starts and ends between phones::
 from __future__ import annotations
 
 import random
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from typing import Sequence
 
 from voiceflow.align import frame_boundaries
@@ -18,8 +18,10 @@ from voiceflow.errors import VoiceflowError
 
 
 def snap_span(alignment: Sequence, start_s: float, end_s: float, num_frames: int,
-              sample_rate: int, hop_length: int) -> tuple[int, int]:
-    """Frame range [f0, f1) of the span, both ends moved to the nearest phone boundary."""
+              sample_rate: int, hop_length: int, outward: bool = False) -> tuple[int, int]:
+    """Frame range [f0, f1) of the span, both ends moved to the nearest phone boundary
+    (``outward``: to the boundary at or before the start and at or after the end, so that
+    the range covers the whole span, as denoising a noisy span must)."""
     if not end_s > start_s:
         raise VoiceflowError(f"span end {end_s:.3f} s must come after its start {start_s:.3f} s")
     duration = num_frames * hop_length / sample_rate  # the mel's frames cover the audio
@@ -33,6 +35,13 @@ def snap_span(alignment: Sequence, start_s: float, end_s: float, num_frames: int
         candidates = bounds[max(0, i - 1): i + 1]
         return min(candidates, key=lambda b: (abs(b - frame), b))
 
+    if outward:
+        start_f, end_f = start_s * fps, min(end_s * fps, bounds[-1])
+        f0 = bounds[max(bisect_right(bounds, start_f + 1e-6) - 1, 0)]
+        f1 = bounds[min(bisect_left(bounds, end_f - 1e-6), len(bounds) - 1)]
+        if f1 <= f0:
+            raise VoiceflowError(f"span {start_s:.3f}-{end_s:.3f} s covers no frames")
+        return f0, f1
     f0, f1 = nearest(start_s * fps), nearest(end_s * fps)
     if f1 <= f0:  # a span inside one phone: take that whole phone
         i = bisect_left(bounds, start_s * fps)

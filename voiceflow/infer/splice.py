@@ -58,18 +58,20 @@ def splice(original: torch.Tensor, generated: torch.Tensor, runs: Sequence[Run],
     """The output waveform of ``runs`` (1-D tensors in, 1-D out).
 
     A kept run that reaches the original's last frame continues to the original's last
-    sample; a generated run at the end continues to the generated waveform's end (at most
-    to its frames' end).
+    sample; a generated run at the end stops as many samples short of its frames' end as the
+    original does of its own (so regenerating a recording's end keeps its length), with
+    zeros where the vocoder's waveform is shorter (Griffin-Lim gives ``(frames - 1) * hop``).
     """
     if not runs:
         return torch.zeros(0, dtype=original.dtype)
+    tail_short = max(orig_frames * hop - original.numel(), 0)  # mel frames reach past the last sample
     pieces, spans = [], []  # spans: (source, source start sample) of each piece
     for k, (f0, f1, src) in enumerate(runs):
         last = k == len(runs) - 1
         if src is None:
             a, b = f0 * hop, f1 * hop
             if last:
-                b = min(b, generated.numel())
+                b = max(b - tail_short, a)
             pieces.append(_piece(generated, a, b))
             spans.append((generated, a))
         else:

@@ -31,6 +31,7 @@ import torch
 from voiceflow.audio import log_mel
 from voiceflow.audio.stats import normalise
 from voiceflow.errors import VoiceflowError
+from voiceflow.infer.loading import experiment_dir_of
 from voiceflow.infer.frontend import Recording
 from voiceflow.infer.spans import snap_span
 from voiceflow.infer.splice import runs_from_tokens, splice
@@ -62,8 +63,9 @@ class SpeechTasks:
         if all(c is not None for c in context):
             return [int(c) for c in context]
         if self.durations is None:
-            raise VoiceflowError(f"{self.synth.loaded.checkpoint}: no duration model found (train one into "
-                                 "<exp>/duration, or pass its directory)")
+            exp = experiment_dir_of(self.synth.loaded.checkpoint)
+            raise VoiceflowError(f"no duration model in {exp / 'duration'}: train one there (a config with "
+                                 f"task: duration), or give its directory with --duration")
         durations = self.durations.predict([t.phone for t in tokens], context, rate=rate, seed=seed)
         if sum(durations) * self.hop / self.sr > MAX_SECONDS:
             raise VoiceflowError(f"the result would last {sum(durations) * self.hop / self.sr:.0f} s "
@@ -180,24 +182,29 @@ class SpeechTasks:
 
     def denoise(self, wav: str, text: str, start: float, end: float, alignment=None,
                 **sampling) -> tuple[torch.Tensor, dict]:
-        """Regenerate [start, end] (snapped to phone boundaries) with the transcript's phones."""
+        """Regenerate [start, end] (widened to the phone boundaries around it, so that no noisy
+        sample stays) with the transcript's phones."""
         rec = self.front.recording(wav, text, self.sr, alignment)
         slots, mel = self._slots(rec)
         try:
-            f0, f1 = snap_span(rec.alignment, start, end, mel.shape[0], self.sr, self.hop)
+            f0, f1 = snap_span(rec.alignment, start, end, mel.shape[0], self.sr, self.hop, outward=True)
         except VoiceflowError as e:
             raise VoiceflowError(f"{wav}: {e}") from None
-        tokens, f = [], 0
+        tokens, f, regenerated = [], 0, []
         for tok in flatten(slots):
             n = tok.frames
             overlaps = n > 0 and f < f1 and f + n > f0
             tokens.append(Token(tok.phone, n, tok.source, regenerate=overlaps))
+            if overlaps:
+                regenerated += [f, f + n]
             f += n
         key = self._request_key("denoise", rec, text, f"{f0}-{f1}")
         out, durations, mask = self._generate(key, tokens, mel, 1.0, sampling)
         wav_out = self._splice(rec, tokens, out, durations, mel.shape[0])
         hop_s = self.hop / self.sr
-        return wav_out, self._info("denoise", durations, mask, span=[round(f0 * hop_s, 4), round(f1 * hop_s, 4)])
+        # the frames of the regenerated phones (a phone of the slots may reach past the snapped span)
+        r0, r1 = min(regenerated), max(regenerated)
+        return wav_out, self._info("denoise", durations, mask, span=[round(r0 * hop_s, 4), round(r1 * hop_s, 4)])
 
     def tts(self, prompt_wav: str, prompt_text: str, text: str, rate: float = 1.0, keep_prompt: bool = False,
             alignment=None, **sampling) -> tuple[torch.Tensor, dict]:
