@@ -21,8 +21,9 @@ def infill(tmp_path, *extra, out=None):
 
 
 @pytest.mark.parametrize("extra,needle", [
-    (("--nfe", "0"), "--nfe 0: nfe=0 is not a positive multiple of 1 for 'euler'"),
-    (("--nfe", "7", "--solver", "midpoint"), "--nfe 7: nfe=7 is not a positive multiple of 2 for 'midpoint'"),
+    (("--nfe", "0"), "--nfe 0: must be a positive integer"),
+    (("--nfe", "7", "--solver", "midpoint"), "--nfe 7: must be a positive even number"),
+    (("--solver", "stochastic_euler"), "--solver stochastic_euler needs --noise-scale > 0"),
     (("--guidance", "-1"), "--guidance -1.0: must be >= 0"),
 ])
 def test_sampling_values_are_checked_first(tmp_path, extra, needle):

@@ -36,6 +36,12 @@ def test_infill_regenerates_only_the_span_and_ignores_batching(trained):
     # a different seed draws different noise
     other = synth.infill_items(items[:1], nfe=4, seed=4)[0]
     assert not torch.allclose(other[items[0].mask], together[0][items[0].mask])
+    # a phone the model does not know is blamed on the alignment file, not the recording
+    bad = [["xx" if i == 1 else p, s, e] for i, (p, s, e) in enumerate(rows[0]["alignment"])]
+    from voiceflow.errors import VoiceflowError
+
+    with pytest.raises(VoiceflowError, match=r"^bad.json \(the alignment of .*\.wav\): unknown phone 'xx'"):
+        synth.infill(rows[0]["audio"], bad, 0.05, 0.12, nfe=2, alignment_name="bad.json")
 
 
 def test_generate_writes_a_self_describing_directory(trained, tmp_path):
@@ -220,3 +226,32 @@ def test_a_bad_vocoder_fails_before_any_sampling(trained, tmp_path, monkeypatch)
     monkeypatch.setattr(synth, "infill_items", lambda *a, **k: pytest.fail("sampled before loading the vocoder"))
     with pytest.raises(VoiceflowError, match="no_vocos"):
         synth.generate(c["root"] / "all.jsonl", tmp_path / "out", nfe=2, span_seconds=(0.05, 0.1))
+
+
+def test_infill_command_writes_the_span_it_regenerated(trained, tmp_path):
+    """voiceflow infill: a JSON alignment file in, a 24 kHz wav out, the snapped span printed;
+    the same wav as Synthesizer.infill with the same seed."""
+    import os
+    import subprocess
+    import sys
+
+    from voiceflow.infer import Synthesizer
+
+    c, exp = trained
+    row = c["rows"][0]
+    alignment = tmp_path / "a.json"
+    alignment.write_text(json.dumps(row["alignment"]))
+    out = tmp_path / "o.wav"
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "voiceflow.bin.cli", "infill", "--checkpoint", str(exp), "--wav",
+                           row["audio"], "--alignment", str(alignment), "--start", "0.05", "--end", "0.12",
+                           "--out", str(out), "--nfe", "2", "--seed", "5", "--device", "cpu"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    synth = Synthesizer(exp, device="cpu")
+    span = synth.prepare("x", row["audio"], row["alignment"], 0.05, 0.12).meta["span"]
+    assert f"{span[0]:.3f}-{span[1]:.3f} s regenerated" in done.stdout
+    written, rate = soundfile.read(out, dtype="float32")
+    assert rate == 24000
+    same = synth.infill(row["audio"], row["alignment"], 0.05, 0.12, nfe=2, seed=5).clamp(-1, 1)
+    assert abs(torch.from_numpy(written) - same).max() <= 1 / 32768 + 1e-6

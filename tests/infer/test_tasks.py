@@ -123,10 +123,16 @@ def test_denoise_regenerates_only_the_span(synth, demo):
     wav, info = synth.denoise(row["audio"], row["text"], 0.6, 1.2, **OPTS)
     assert wav.numel() == original.numel()
     s0, s1 = (int(round(t * 24000)) for t in info["span"])
-    assert 0.3 <= info["span"][0] <= 0.9 and info["span"][1] >= 0.9
-    assert torch.equal(wav[:s0 - 120], original[:s0 - 120])
-    assert torch.equal(wav[s1 + 120:], original[s1 + 120:])
-    assert not torch.equal(wav[s0 + 120:s1 - 120], original[s0 + 120:s1 - 120])
+    # widened to the phone boundaries around the request: every noisy sample is regenerated
+    assert 0.3 <= info["span"][0] <= 0.6 and 1.2 <= info["span"][1] <= 1.6
+    # a span that reaches the recording's end keeps the recording's length
+    end = synth.denoise(row["audio"], row["text"], original.numel() / 24000 - 0.3, original.numel() / 24000,
+                        **OPTS)[0]
+    assert end.numel() == original.numel()
+    # (the span is given in s to 4 decimals: its sample may be one off the seam)
+    assert torch.equal(wav[:s0 - 121], original[:s0 - 121])
+    assert torch.equal(wav[s1 + 121:], original[s1 + 121:])
+    assert not torch.equal(wav[s0 + 121:s1 - 121], original[s0 + 121:s1 - 121])
     name = Path(row["audio"]).name
     with pytest.raises(VoiceflowError, match=f"{name}: span end 1.000 s must come after its start 1.200 s"):
         synth.denoise(row["audio"], row["text"], 1.2, 1.0, **OPTS)
@@ -279,15 +285,31 @@ def _one_line_error(result, *needles):
 def test_cli_edit_with_identical_text_copies_the_file(demo, tmp_path):
     row = demo["test"][0]
     out = tmp_path / "same.wav"
+    # flite's 16 kHz recording: written at the model's 24 kHz like every output (as synth does)
+    assert sf.info(row["audio"]).samplerate == 16000
     edited = _ok(_cli("edit", "--checkpoint", str(demo["exp"]), "--wav", row["audio"], "--text", row["text"],
                       "--new-text", row["text"], "--out", str(out), "--nfe", "2"))
-    assert out.read_bytes() == Path(row["audio"]).read_bytes() and "the text is unchanged" in edited.stdout
-    # a continuation of a recording that already says the whole text says so
-    out.unlink()
-    continued = _ok(_cli("continue", "--checkpoint", str(demo["exp"]), "--wav", row["audio"], "--text", row["text"],
+    assert "the text is unchanged; the input is written at 24000 Hz" in edited.stdout
+    written, rate = sf.read(out, dtype="float32")
+    assert rate == 24000 and abs(torch.from_numpy(written) - _at_24k(row["audio"])).max() <= 1 / 32768
+    # a 24 kHz mono recording is copied byte for byte; continue says the recording says it all
+    at_24k = tmp_path / "in24.wav"
+    sf.write(at_24k, _at_24k(row["audio"]).numpy(), 24000)
+    continued = _ok(_cli("continue", "--checkpoint", str(demo["exp"]), "--wav", str(at_24k), "--text", row["text"],
                          "--prompt-text", row["text"], "--out", str(out), "--nfe", "2"))
-    assert out.read_bytes() == Path(row["audio"]).read_bytes()
-    assert "the recording already says the whole text" in continued.stdout
+    assert out.read_bytes() == at_24k.read_bytes()
+    assert "the recording already says the whole text; the input is copied as it was" in continued.stdout
+    # audio goes to .wav or .flac files; any other name is refused before the model loads
+    _one_line_error(_cli("edit", "--checkpoint", str(demo["exp"]), "--wav", row["audio"], "--text", row["text"],
+                         "--new-text", row["text"], "--out", str(tmp_path / "x.mp3")), "--out", "x.mp3: name a .wav")
+    # synth counts what it wrote
+    items = tmp_path / "items.jsonl"
+    items.write_text(json.dumps({"id": "same", "task": "edit", "wav": row["audio"], "text": row["text"],
+                                 "new_text": row["text"]}) + "\n" + json.dumps(
+        {"id": "gone", "task": "edit", "wav": str(tmp_path / "gone.wav"), "text": "a", "new_text": "b"}) + "\n")
+    counted = _ok(_cli("synth", "--checkpoint", str(demo["exp"]), "--manifest", str(items), "--out-dir",
+                       str(tmp_path / "run"), "--nfe", "2", "--on-error", "skip"))
+    assert "1 of 2 items (1 failed:" in counted.stdout
 
 
 def test_cli_bad_input(demo, tmp_path):

@@ -8,12 +8,15 @@ Usage::
 
 The alignment is an MFA TextGrid (tiers "words" and "phones") or a JSON list of
 [phone, start_s, end_s] in the phone set the model was trained on. The span is snapped to
-the nearest phone boundaries; everything outside it is kept as context.
+the nearest phone boundaries (printed with the output); everything outside it is kept as
+context. The noise is drawn from --seed and the recording's file name without its suffix
+(the item id ``voiceflow generate`` uses, so both give the same wav for the same item).
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from voiceflow.bin.common import command_parser, entry_point
 from voiceflow.errors import VoiceflowError
@@ -21,22 +24,24 @@ from voiceflow.errors import VoiceflowError
 
 def add_sampling_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nfe", type=int, default=32, help="function evaluations of the ODE solver")
-    parser.add_argument("--solver", default="euler", choices=("euler", "midpoint", "stochastic_euler"))
+    parser.add_argument("--solver", default="euler", choices=("euler", "midpoint", "stochastic_euler"),
+                        help="ODE solver (midpoint: two evaluations per step; stochastic_euler needs --noise-scale)")
     parser.add_argument("--schedule", default="uniform", choices=("uniform", "sway"), help="time grid")
     parser.add_argument("--sway", type=float, default=-1.0, help="sway coefficient (F5-TTS; -1 to 1.75)")
     parser.add_argument("--noise-scale", type=float, default=0.0,
                         help="stochastic_euler: diffusion strength (0 = the ODE)")
     parser.add_argument("--guidance", type=float, default=0.0, help="classifier-free guidance strength")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the noise (with the item's id or content)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--weights", default="ema", choices=("ema", "model", "untrained"))
+    parser.add_argument("--weights", default="ema", choices=("ema", "model", "untrained"),
+                        help="the checkpoint's EMA or live weights, or the untrained initialisation")
 
 
 def add_speed_args(parser: argparse.ArgumentParser) -> None:
     """How the model runs (not what it samples beyond rounding): weight type and compilation."""
     parser.add_argument("--dtype", default="fp32", choices=("fp32", "bf16", "fp16"),
                         help="model weights while sampling (bf16: about twice as fast on a GPU; the ODE state "
-                             "stays fp32); not fp32: the output directory name ends in _<dtype>")
+                             "stays fp32); not fp32: generate's output directory name ends in _<dtype>")
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the transformer blocks (a GPU; the first batch of each shape compiles)")
 
@@ -48,8 +53,10 @@ def sampling_options(args: argparse.Namespace) -> dict:
 
     try:
         time_grid(args.nfe, args.solver)
-    except ValueError as e:
-        raise VoiceflowError(f"--nfe {args.nfe}: {e}") from None
+    except ValueError:
+        need = "a positive even number (midpoint evaluates twice per step)" if args.solver == "midpoint" \
+            else "a positive integer"
+        raise VoiceflowError(f"--nfe {args.nfe}: must be {need}") from None
     if args.guidance < 0:
         raise VoiceflowError(f"--guidance {args.guidance}: must be >= 0 (0 = no guidance)")
     check_outputs(args)
@@ -57,6 +64,8 @@ def sampling_options(args: argparse.Namespace) -> dict:
         raise VoiceflowError(f"--noise-scale {args.noise_scale}: must be >= 0")
     if args.noise_scale and args.solver != "stochastic_euler":
         raise VoiceflowError("--noise-scale needs --solver stochastic_euler")
+    if not args.noise_scale and args.solver == "stochastic_euler":
+        raise VoiceflowError("--solver stochastic_euler needs --noise-scale > 0 (with 0 it is the Euler solver)")
     from voiceflow.flow.solvers import SWAY_RANGE
 
     if args.schedule == "sway" and not SWAY_RANGE[0] <= args.sway <= SWAY_RANGE[1]:
@@ -90,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     add_sampling_args(parser)
     add_speed_args(parser)
     args = parser.parse_args(argv)
+    from voiceflow.bin.task_args import check_audio_out
+
+    check_audio_out(args.out)
     options = sampling_options(args)
 
     from voiceflow.align import read_alignment_file
@@ -99,10 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     alignment = read_alignment_file(args.alignment, audio_duration(args.wav))
     synth = Synthesizer(args.checkpoint, device=args.device, vocoder=args.vocoder, weights=args.weights,
                         dtype=args.dtype, compile=args.compile)
-    wav = synth.infill(args.wav, alignment, args.start, args.end, args.nfe, args.solver, args.guidance, args.seed,
-                       **options)
+    # Synthesizer.infill, with the snapped span kept to report it
+    item = synth.prepare(Path(args.wav).stem, args.wav, alignment, args.start, args.end, alignment_name=args.alignment)
+    wav = synth.to_wave(synth.infill_items([item], args.nfe, args.solver, args.guidance, args.seed, **options)[0])
     save_wav(args.out, wav, synth.cfg.mel.sample_rate)
-    print(f"{args.out}: {wav.numel() / synth.cfg.mel.sample_rate:.2f} s")
+    start, end = item.meta["span"]
+    print(f"{args.out}: {wav.numel() / synth.cfg.mel.sample_rate:.2f} s; {start:.3f}-{end:.3f} s regenerated "
+          f"(the span snapped to phone boundaries)")
     return 0
 
 

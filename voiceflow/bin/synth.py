@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     check_items(rows, manifest, files=args.on_error == "stop")  # bad items fail before the model loads
     synth = make_synthesizer(args)
     out = synth.synth(manifest, args.out_dir, on_error=args.on_error, **options)
-    print(f"{out}: {len(rows)} items")
+    written = len(read_jsonl(out / "meta.jsonl"))
+    failed = len(rows) - written
+    print(f"{out}: {written} of {len(rows)} items" + (f" ({failed} failed: {out / 'failed.jsonl'})" if failed else ""))
     return 0
 
 

@@ -21,8 +21,20 @@ def add_task_args(parser: argparse.ArgumentParser, rate: bool = True) -> None:
     add_speed_args(parser)
 
 
+def check_audio_out(path: str) -> None:
+    """An output recording is written as .wav or .flac (its suffix says which)."""
+    from voiceflow.audio.io import AUDIO_FORMATS
+    from voiceflow.fileio import check_output_path
+
+    check_output_path(path)  # a directory, or a name under a file: said first
+    if Path(path).suffix.lower() not in AUDIO_FORMATS:
+        raise VoiceflowError(f"--out {path}: name a .wav or .flac file (audio is written in the format its suffix says)")
+
+
 def check_inputs(args: argparse.Namespace, *wav_args: str) -> dict:
     """Fail early on missing audio files and bad options; returns the sampling keyword arguments."""
+    if getattr(args, "out", None):
+        check_audio_out(args.out)
     for name in wav_args:
         path = Path(getattr(args, name))
         if not path.is_file():
@@ -44,24 +56,28 @@ def make_synthesizer(args: argparse.Namespace):
 
 
 def write_result(out: str, wav, sample_rate: int, info: dict, source: str | None = None) -> None:
-    """Write the result atomically; an unchanged recording (no edit) is copied as it was."""
+    """Write the result atomically. An unchanged recording (no edit) is copied byte for byte
+    when it already is what the output would be (mono, the model's rate, the same format);
+    otherwise its samples are written at the model's rate, like every other output."""
     from voiceflow.audio import save_wav
     from voiceflow.fileio import atomic_path
 
     if source is not None and info.get("changes") == []:
         why = ("the recording already says the whole text" if info.get("task") == "continue"
                else "the text is unchanged")
-        if Path(source).suffix.lower() == Path(out).suffix.lower():
+        import soundfile as sf
+
+        found = sf.info(source)
+        if (Path(source).suffix.lower() == Path(out).suffix.lower() and found.samplerate == sample_rate
+                and found.channels == 1):
             with atomic_path(out) as tmp:
                 shutil.copyfile(source, tmp)
             print(f"{out}: {why}; the input is copied as it was")
             return
-        import soundfile as sf
-
-        data, rate = sf.read(source, always_2d=False)
-        with atomic_path(out) as tmp:
-            sf.write(str(tmp), data, rate, format="WAV")
-        print(f"{out}: {why}; the input's samples are written as they were")
+        save_wav(out, wav, sample_rate)
+        print(f"{out}: {why}; the input is written at {sample_rate} Hz, mono")
         return
     save_wav(out, wav, sample_rate)
-    print(f"{out}: {wav.numel() / sample_rate:.2f} s ({info.get('generated_s', 0):.2f} s generated)")
+    seconds = wav.numel() / sample_rate
+    span = f"; span {info['span'][0]:.3f}-{info['span'][1]:.3f} s" if "span" in info else ""
+    print(f"{out}: {seconds:.2f} s ({min(info.get('generated_s', 0), seconds):.2f} s generated{span})")

@@ -119,6 +119,16 @@ def meta_prompt(row: dict) -> str | None:
     return str(value) if value else None
 
 
+def spoken_text(row: dict) -> str | None:
+    """What the wav of a meta.jsonl row says: an edit's ``new_text``; a tts item kept with its
+    prompt (``keep_prompt``) says the prompt's text first; otherwise ``text``."""
+    if row.get("task") == "edit" and row.get("new_text") is not None:
+        return str(row["new_text"])
+    if row.get("task") == "tts" and row.get("keep_prompt") and row.get("text") is not None:
+        return f"{row.get('prompt_text', '')} {row['text']}".strip()
+    return None if row.get("text") is None else str(row["text"])
+
+
 def _resolve_prompt(value: str, meta_dir: Path) -> Path:
     p = Path(value).expanduser()
     if p.is_absolute() or p.exists():
@@ -152,7 +162,7 @@ def build_items(systems: list[System], reference_dir: str | Path | None = None, 
         item = Item(item_id, wavs={s.name: s.wavs[item_id] for s in systems})
         for s in systems:
             row = (s.meta or {}).get(item_id, {})
-            text = row.get("text")
+            text = spoken_text(row)
             if text is not None and texts is None:
                 if item.text is not None and str(text) != item.text:
                     raise VoiceflowError(f"item {item_id}: meta.jsonl text differs between systems "

@@ -19,6 +19,10 @@ durations with the duration model in ``<experiment>/duration`` (or ``duration=DI
 Any solver of :mod:`voiceflow.flow.solvers` works (``solver="stochastic_euler"`` with
 ``noise_scale=0.5``; ``schedule="sway"`` with ``sway=-1``); every random draw (initial noise,
 the stochastic sampler's per-step noise) depends only on (seed, item id), never on batching.
+So an item's mel is the same in any batch up to float rounding (~1e-6: batched matmuls sum
+in another order). Vocos keeps such differences that small; Griffin-Lim's momentum
+iterations can turn them into other phases, so its wav bytes may differ between batchings
+(sample differences up to ~0.2 measured) while the magnitude spectrum stays the same.
 
 ``generate`` writes ``<out_root>/nfe<N>_<solver>_cfg<a>_seed<s>/`` holding one ``<id>.wav``
 per item and ``meta.jsonl`` (text, prompt, masked span, checkpoint, solver, NFE, guidance,
@@ -175,14 +179,19 @@ class Synthesizer:
 
     # ------------------------------------------------------------------ items
     def prepare(self, item_id: str, audio: str | Path, alignment: list, start_s: float, end_s: float,
-                meta: dict | None = None) -> InfillItem:
+                meta: dict | None = None, alignment_name: str | None = None) -> InfillItem:
+        """``alignment_name``: the file the alignment came from, named in its errors."""
         mel_cfg = self.cfg.mel
         wav = load_audio(audio, mel_cfg.sample_rate)
         mel = log_mel(wav, mel_cfg)  # (M, T)
         T = mel.shape[1]
-        validate_alignment(alignment, wav.numel() / mel_cfg.sample_rate, name=str(audio))
+        where = f"{alignment_name} (the alignment of {audio})" if alignment_name else f"{audio}: alignment"
+        validate_alignment(alignment, wav.numel() / mel_cfg.sample_rate, name=alignment_name or str(audio))
         try:
             phones = frame_phone_ids(alignment, self.loaded.inventory, T, mel_cfg.sample_rate, mel_cfg.hop_length)
+        except VoiceflowError as e:
+            raise VoiceflowError(f"{where}: {e}") from None
+        try:
             f0, f1 = snap_span(alignment, start_s, end_s, T, mel_cfg.sample_rate, mel_cfg.hop_length)
         except VoiceflowError as e:
             raise VoiceflowError(f"{audio}: {e}") from None
@@ -257,9 +266,10 @@ class Synthesizer:
             return self.vocoder(mel)[0].float().cpu()
 
     def infill(self, audio: str | Path, alignment: list, start_s: float, end_s: float, nfe: int = 32,
-               solver: str = "euler", guidance: float = 0.0, seed: int = 0, **options) -> torch.Tensor:
+               solver: str = "euler", guidance: float = 0.0, seed: int = 0, alignment_name: str | None = None,
+               **options) -> torch.Tensor:
         """Regenerate [start_s, end_s] (snapped to phone boundaries); returns the waveform."""
-        item = self.prepare(Path(audio).stem, audio, alignment, start_s, end_s)
+        item = self.prepare(Path(audio).stem, audio, alignment, start_s, end_s, alignment_name=alignment_name)
         return self.to_wave(self.infill_items([item], nfe, solver, guidance, seed, **options)[0])
 
     def generate(self, manifest: str | Path, out_root: str | Path, nfe: int = 32, solver: str = "euler",
