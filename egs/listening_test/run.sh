@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
     --listeners) listeners=$2; shift 2 ;;
     --vocoder) vocoder=$2; shift 2 ;;
     --post-url) post_url=$2; shift 2 ;;
+    --help|-h) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done

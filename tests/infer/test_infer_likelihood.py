@@ -62,6 +62,9 @@ def test_hutchinson_agrees_with_the_exact_trace(probe):
         z = (h["nll_nats_per_dim"] - e["nll_nats_per_dim"]) / h["nll_nats_per_dim_se"]
         assert abs(z) < 3.5, z
         assert e["nll_bits_per_frame"] == pytest.approx(e["nll_nats_per_dim"] * 4 / math.log(2))
+    # one probe has an error that cannot be measured: null, not 0
+    single = masked_likelihood(loaded, items, steps=4, estimator="hutchinson", probes=1, probe=probe)
+    assert all(r["nll_nats_per_dim_se"] is None and r["nll_bits_per_frame_se"] is None for r in single)
 
 
 def test_frame_budget_batches():

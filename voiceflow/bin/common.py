@@ -47,5 +47,17 @@ def command_parser(prog: str, doc: str) -> argparse.ArgumentParser:
     rest (the usage examples and notes) after the options, in plain text."""
     first, _, rest = doc.strip().partition("\n")
     return argparse.ArgumentParser(prog=prog, description=plain_text(first),
-                                   epilog=plain_text(rest).strip() or None,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   epilog=plain_text(rest).strip() or None, formatter_class=_HelpFormatter)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The docstring's layout kept; an option's default value shown after its help (not for
+    flags, unset options, or help that already says its default)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (default is None or default is argparse.SUPPRESS or isinstance(default, bool) or "default" in text
+                or not action.option_strings):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"

@@ -37,11 +37,12 @@ def parse_range(text: str | None) -> tuple[float, float] | None:
 @entry_point
 def main(argv: list[str] | None = None) -> int:
     parser = command_parser("voiceflow generate", __doc__)
-    parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--manifest", required=True)
-    parser.add_argument("--out-root", required=True)
+    parser.add_argument("--checkpoint", required=True, help="experiment or checkpoint directory")
+    parser.add_argument("--manifest", required=True, help="JSON Lines items: id, audio, alignment, span or words")
+    parser.add_argument("--out-root", required=True,
+                        help="the run's directory is made under it, named by its sampling options")
     parser.add_argument("--span-seconds", default=None, help="LO,HI: draw word spans of this length")
-    parser.add_argument("--vocoder", default=None)
+    parser.add_argument("--vocoder", default=None, help="vocos folder or hub id (default: Griffin-Lim)")
     parser.add_argument("--max-frames", type=int, default=20000, help="frames per sampling batch")
     parser.add_argument("--cuda-graph", action="store_true", help="replay the ODE loop as one CUDA graph")
     add_sampling_args(parser)

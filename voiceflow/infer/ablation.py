@@ -96,11 +96,16 @@ def ablation(checkpoints: Sequence[str | Path], manifest: str | Path, nfes: Sequ
 
             rows = masked_likelihood(synth.loaded, items, seed=seed, max_frames=max_frames, **likelihood)
             n = len(rows)
+
+            def probe_se(key: str) -> float | None:  # of the mean over items, from the probes' errors
+                errors = [r[key] for r in rows]
+                return None if None in errors else math.sqrt(sum(e ** 2 for e in errors)) / n
+
             row["nll"] = {
                 "nats_per_dim": sum(r["nll_nats_per_dim"] for r in rows) / n,
-                "nats_per_dim_se": math.sqrt(sum(r["nll_nats_per_dim_se"] ** 2 for r in rows)) / n,
+                "nats_per_dim_se": probe_se("nll_nats_per_dim_se"),
                 "bits_per_frame": sum(r["nll_bits_per_frame"] for r in rows) / n,
-                "bits_per_frame_se": math.sqrt(sum(r["nll_bits_per_frame_se"] ** 2 for r in rows)) / n,
+                "bits_per_frame_se": probe_se("nll_bits_per_frame_se"),
                 **{k: likelihood[k] for k in sorted(likelihood)},
             }
         models.append(row)
@@ -110,12 +115,17 @@ def ablation(checkpoints: Sequence[str | Path], manifest: str | Path, nfes: Sequ
             "manifest": str(manifest)}
 
 
+def _with_se(value: float, se: float | None, digits: int) -> str:
+    return f"{value:.{digits}f}" + ("" if se is None else f" ± {se:.{digits}f}")
+
+
 def to_markdown(result: dict) -> str:
     """Two tables: masked L1 per (model, sampler) and NFE; training and likelihood per model."""
     nfes = [str(n) for n in result["nfes"]]
     lines = [f"Masked-region L1 (normalised mels; {result['items']} held-out items, spans of "
              f"{result['span_seconds'][0]:g}-{result['span_seconds'][1]:g} s, seed {result['seed']}, "
-             f"no guidance; stochastic_euler noise scale {result['noise_scale']:g})", "",
+             f"no guidance" + (f"; stochastic_euler noise scale {result['noise_scale']:g})"
+                               if "stochastic_euler" in result["samplers"] else ")"), "",
              "| model | path | coupling | sampler | " + " | ".join(f"NFE {n}" for n in nfes) + " |",
              "|---|---|---|---|" + "---:|" * len(nfes)]
     for m in result["models"]:
@@ -129,7 +139,10 @@ def to_markdown(result: dict) -> str:
     for m in result["models"]:
         secs = m.get("train_seconds")
         nll = m.get("nll")
-        nats = f"{nll['nats_per_dim']:.3f} ± {nll['nats_per_dim_se']:.3f}" if nll else "-"
-        bits = f"{nll['bits_per_frame']:.1f} ± {nll['bits_per_frame_se']:.1f}" if nll else "-"
+        nats = _with_se(nll["nats_per_dim"], nll["nats_per_dim_se"], 3) if nll else "-"
+        bits = _with_se(nll["bits_per_frame"], nll["bits_per_frame_se"], 1) if nll else "-"
         lines.append(f"| {m['name']} | {m['step']} | {f'{secs / 60:.1f} min' if secs else '-'} | {nats} | {bits} |")
+    if any(m.get("nll") for m in result["models"]):
+        lines += ["", "NLL: the mean over the items; ± is the Hutchinson probes' standard error of that mean "
+                      "(not the spread over items; none with a single probe)"]
     return "\n".join(lines) + "\n"

@@ -20,7 +20,8 @@ the ``ot`` path's (blurred by ``sigma_min`` only).
 Every random draw (path noise, probes) depends only on (seed, item id), and the model is
 padding-invariant, so the numbers do not depend on how items are batched. Per item row:
 id, speaker, span (s), masked_frames, dims (= masked_frames * n_mels), nll_nats_per_dim,
-nll_bits_per_frame and their standard errors over the probes (0 for ``exact``), and the
+nll_bits_per_frame and their standard errors over the probes (0 for ``exact``; null for a
+single Hutchinson probe, whose error cannot be measured), and the
 estimator, probes, probe, steps, solver, guidance and seed.
 """
 
@@ -36,6 +37,10 @@ from voiceflow.flow.likelihood import log_likelihood
 from voiceflow.infer.loading import LoadedModel
 from voiceflow.infer.sampler import frame_budget_batches, model_field
 from voiceflow.infer.synthesizer import InfillItem, item_noise
+
+
+def _or_none(x: float) -> float | None:
+    return None if math.isnan(x) else x
 
 
 def _batch_rows(loaded: LoadedModel, items: list[InfillItem], steps: int, method: str, estimator: str,
@@ -60,6 +65,8 @@ def _batch_rows(loaded: LoadedModel, items: list[InfillItem], steps: int, method
     result = log_likelihood(field, x1, mask, lambda t: path.sample(x0, x1, t, eps)[0], steps, method, estimator,
                             probe=probe, probe_noise=probe_noise.to(device) if K else None)
     nll, nll_se = (-result.mean).cpu().tolist(), result.stderr.cpu().tolist()
+    if estimator == "hutchinson" and K < 2:  # one probe: its error exists but cannot be measured
+        nll_se = [math.nan] * len(nll_se)
     rows = []
     for b, it in enumerate(items):
         frames, dims = int(it.mask.sum()), int(result.dims[b])
@@ -67,8 +74,8 @@ def _batch_rows(loaded: LoadedModel, items: list[InfillItem], steps: int, method
         rows.append({
             "id": it.id, "speaker": it.meta.get("speaker", ""), "span": it.meta.get("span"),
             "masked_frames": frames, "dims": dims,
-            "nll_nats_per_dim": nll[b] / dims, "nll_nats_per_dim_se": nll_se[b] / dims,
-            "nll_bits_per_frame": nll[b] * per_frame, "nll_bits_per_frame_se": nll_se[b] * per_frame,
+            "nll_nats_per_dim": nll[b] / dims, "nll_nats_per_dim_se": _or_none(nll_se[b] / dims),
+            "nll_bits_per_frame": nll[b] * per_frame, "nll_bits_per_frame_se": _or_none(nll_se[b] * per_frame),
             "estimator": estimator, "probes": K or None, "probe": probe if K else None, "steps": steps,
             "solver": method, "guidance": guidance, "seed": seed,
         })
