@@ -31,8 +31,8 @@ import torch
 from voiceflow.audio import log_mel
 from voiceflow.audio.stats import normalise
 from voiceflow.errors import VoiceflowError
-from voiceflow.infer.loading import experiment_dir_of
 from voiceflow.infer.frontend import Recording
+from voiceflow.infer.loading import experiment_dir_of
 from voiceflow.infer.spans import snap_span
 from voiceflow.infer.splice import runs_from_tokens, splice
 from voiceflow.infer.tokens import Slots, Token, add_margin, edit_slots, flatten, new_gap, new_word, \
@@ -198,6 +198,8 @@ class SpeechTasks:
             if overlaps:
                 regenerated += [f, f + n]
             f += n
+        if not regenerated:
+            raise VoiceflowError(f"{wav}: span {start:.3f}-{end:.3f} s holds no phone frames")
         key = self._request_key("denoise", rec, text, f"{f0}-{f1}")
         out, durations, mask = self._generate(key, tokens, mel, 1.0, sampling)
         wav_out = self._splice(rec, tokens, out, durations, mel.shape[0])
