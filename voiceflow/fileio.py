@@ -148,3 +148,17 @@ def read_json(path: str | os.PathLike):
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise VoiceflowError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+
+
+def write_skipped(path: str | os.PathLike, skipped: Iterable[tuple[str, str]]) -> Path | None:
+    """The rows a stage left out (``--on-error skip``), one ``id<TAB>reason`` line each, in
+    ``path`` (written atomically); with none, a stale list from an earlier run is removed.
+    Returns the path when something was skipped."""
+    path = Path(path)
+    rows = [(str(uid), " ".join(str(reason).split())) for uid, reason in skipped]
+    if not rows:
+        path.unlink(missing_ok=True)
+        return None
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(f"{uid}\t{reason}\n" for uid, reason in rows), encoding="utf-8")
+    return path

@@ -193,5 +193,11 @@ def test_cli_end_to_end(corpus, tmp_path):
     assert not out2.exists() and not list(tmp_path.glob(".out2*"))
     res = _run_cli("--manifest", str(bad), "--out", str(out2), "--g2p", "flite", "--on-error", "skip", "--jobs", "2")
     assert res.returncode == 0, res.stderr
-    assert "row b" in res.stderr and "aligned 1, skipped 1" in res.stdout
+    assert "row b" in res.stderr and "aligned 1, skipped 1 (listed in" in res.stdout
     assert [json.loads(line)["id"] for line in out2.read_text().splitlines()] == ["a"]
+    listed = (tmp_path / "out2.jsonl.skipped.tsv").read_text().splitlines()
+    assert len(listed) == 1 and listed[0].startswith("b\t")
+    # a rerun that skips nothing removes the stale list
+    res = _run_cli("--manifest", str(manifest), "--out", str(out2), "--g2p", "flite", "--on-error", "skip")
+    assert res.returncode == 0 and not (tmp_path / "out2.jsonl.skipped.tsv").exists()
+

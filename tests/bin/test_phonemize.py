@@ -34,6 +34,8 @@ def test_unknown_word_stops_skips_or_becomes_spn(tmp_path, capsys):
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["u0"]
     err = capsys.readouterr().err
     assert "row u1" in err and "row u2: empty transcript" in err
+    listed = (tmp_path / "out.jsonl.skipped.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in listed] == ["u1", "u2"] and "empty transcript" in listed[1]
     assert phonemize.main(["--manifest", str(manifest), "--out", str(out), "--g2p", "cmudict",
                            "--on-error", "skip", "--unknown", "spn"]) == 0
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["u0", "u1"]

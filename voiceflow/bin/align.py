@@ -24,8 +24,8 @@ name, then rename).
 A row that fails (unreadable audio, a word the G2P cannot say, silent audio, a transcript
 that does not match the audio, ...): with ``--on-error stop`` (default) the command exits
 with status 1 and one line ``error: IN: row ID: PROBLEM``, and writes nothing; with
-``skip`` the line goes to stderr, the row is left out of OUT and counted. The last line
-is a summary: ``aligned N, skipped M, in S s -> OUT``.
+``skip`` the line goes to stderr, the row is left out of OUT, counted and listed (id, reason)
+in ``OUT.skipped.tsv``. The last line is a summary: ``aligned N, skipped M, in S s -> OUT``.
 """
 
 from __future__ import annotations
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from voiceflow.align.aligner import DEFAULT_FRAME_RATE
     from voiceflow.data.manifest import load_manifest, save_manifest
+    from voiceflow.fileio import write_skipped
 
     if args.jobs < 1:
         raise VoiceflowError(f"--jobs must be >= 1 (got {args.jobs})")
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         worker = align_row
         tasks = [(row, str(args.manifest), args.g2p, args.language, frame_rate) for row in rows]
     out: list[dict] = []
-    skipped = 0
+    skipped: list[tuple[str, str]] = []
     with tqdm(total=len(rows), desc="align", unit="utt", disable=None, file=sys.stderr) as bar:
         for row, (aligned, problem) in zip(rows, _results(worker, tasks, args.jobs)):
             bar.update(1)
@@ -172,12 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             message = f"{args.manifest}: row {row.get('id', '?')}: {problem}"
             if args.on_error == "stop":
                 raise VoiceflowError(message)
-            skipped += 1
+            skipped.append((row.get("id", "?"), problem))
             tqdm.write(f"skipped: {message}", file=sys.stderr)
     if not out:
-        raise VoiceflowError(f"{args.manifest}: no row could be aligned ({skipped} skipped)")
+        raise VoiceflowError(f"{args.manifest}: no row could be aligned ({len(skipped)} skipped)")
     save_manifest(args.out, out)
-    print(f"aligned {len(out)}, skipped {skipped}, in {time.perf_counter() - t0:.1f} s -> {args.out}")
+    listed = write_skipped(f"{args.out}.skipped.tsv", skipped)
+    print(f"aligned {len(out)}, skipped {len(skipped)}"
+          + (f" (listed in {listed})" if listed else "") + f", in {time.perf_counter() - t0:.1f} s -> {args.out}")
     return 0
 
 

@@ -12,7 +12,8 @@ abbreviations spelled out) and ``n_phones`` (how many phones the G2P gives it); 
 keys are kept and rows keep their order. A transcript with a word the G2P cannot
 pronounce (only the ``cmudict`` and ``flite`` lexicons can miss one) or with no words at
 all is an error of that row: ``--on-error stop`` (default) exits with status 1 naming the
-row and writes nothing; ``skip`` leaves the row out, lists it on stderr and counts it.
+row and writes nothing; ``skip`` leaves the row out, says so on stderr, counts it and lists it
+(id, reason) in ``OUT.skipped.tsv``.
 ``--unknown spn`` instead keeps such rows and speaks the unknown words as ``spn`` (the
 aligner then treats them as garbage speech). The output is written atomically; the last
 line is a summary with the number of distinct unknown words.
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from voiceflow.data.manifest import load_manifest, save_manifest
+    from voiceflow.fileio import write_skipped
 
     rows = load_manifest(args.manifest, require=("id", "text"))
     _init(args.g2p, args.language)  # a missing backend fails here, once
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         results = pool.imap(phonemize_row, tasks, chunksize=256)
     else:
         pool, results = None, map(phonemize_row, tasks)
-    out, skipped, unknown = [], 0, Counter()
+    out, skipped, unknown = [], [], Counter()
     try:
         for row, (new, words, problem) in zip(rows, tqdm(results, total=len(rows), desc="phonemize",
                                                             unit="utt", disable=None, file=sys.stderr)):
@@ -89,16 +91,18 @@ def main(argv: list[str] | None = None) -> int:
             message = f"{args.manifest}: row {row.get('id', '?')}: {problem}"
             if args.on_error == "stop":
                 raise VoiceflowError(message)
-            skipped += 1
+            skipped.append((row.get("id", "?"), problem))
             tqdm.write(f"skipped: {message}", file=sys.stderr)
     finally:
         if pool is not None:
             pool.terminate()
     if not out:
-        raise VoiceflowError(f"{args.manifest}: no row could be phonemized ({skipped} skipped)")
+        raise VoiceflowError(f"{args.manifest}: no row could be phonemized ({len(skipped)} skipped)")
     save_manifest(args.out, out)
+    listed = write_skipped(f"{args.out}.skipped.tsv", skipped)
     most = ", ".join(f"{w} ({n})" for w, n in unknown.most_common(10))
-    print(f"phonemized {len(out)}, skipped {skipped}, {len(unknown)} distinct unknown word(s)"
+    print(f"phonemized {len(out)}, skipped {len(skipped)}"
+          + (f" (listed in {listed})" if listed else "") + f", {len(unknown)} distinct unknown word(s)"
           + (f" [{most}]" if most else "") + f" -> {args.out}")
     return 0
 
