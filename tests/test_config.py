@@ -39,3 +39,22 @@ def test_missing_or_broken_file(tmp_path):
     bad.write_text("model: [\n")
     with pytest.raises(VoiceflowError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_an_override_error_names_the_override_not_the_file(tmp_path):
+    conf = tmp_path / "c.yaml"
+    conf.write_text("train:\n  max_steps: 10\n")
+    with pytest.raises(VoiceflowError) as e:
+        load_config(conf, ["train.max_step=10"])
+    assert str(e.value) == ("command-line override 'train.max_step=10': unknown config key: train.max_step "
+                            "(did you mean train.max_steps?)")
+    conf.write_text("train:\n  max_step: 10\n")
+    with pytest.raises(VoiceflowError, match=rf"^{conf}: unknown config key: train.max_step \(did you mean"):
+        load_config(conf)
+
+
+def test_a_frame_budget_below_the_longest_crop_is_a_config_error():
+    with pytest.raises(VoiceflowError, match=r"data.max_utt_frames \(3000\) exceeds data.max_frames \(100\)"):
+        load_config(None, ["data.max_frames=100"])
+    assert load_config(None, ["data.max_frames=100", "data.max_utt_frames=100"]).data.max_frames == 100
+    assert load_config(None, ["task=duration", "data.max_frames=100"]).task == "duration"  # phone budgets

@@ -1,6 +1,6 @@
 """voiceflow: Voicebox-style speech generation with flow matching.
 
-The package is organised by job (DESIGN.md): ``audio`` (I/O and the mel definition),
+The package is organised by job (docs/DESIGN.md): ``audio`` (I/O and the mel definition),
 ``align`` (alignments and frame-level phones), ``text`` (phone inventory), ``data``
 (manifests, datasets, batching), ``models`` (plain ``nn.Module``s), ``flow`` (OT-CFM,
 masking, solvers, guidance), ``train`` (the accelerate loop), ``infer`` (sampling into wav

@@ -15,6 +15,7 @@ training used.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import typing
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ def _yaml_load(text: str):
 
 @dataclass
 class MelConfig:
-    """The mel contract (DESIGN.md): vocos-mel-24khz features by default."""
+    """The mel contract (docs/DESIGN.md): vocos-mel-24khz features by default."""
 
     sample_rate: int = 24000
     n_fft: int = 1024
@@ -256,7 +257,8 @@ def _apply(obj: Any, data: dict, prefix: str) -> None:
     for key, value in data.items():
         full = prefix + key
         if key not in names:
-            raise VoiceflowError(f"unknown config key: {full}")
+            close = difflib.get_close_matches(str(key), sorted(names), n=1)
+            raise VoiceflowError(f"unknown config key: {full}" + (f" (did you mean {prefix}{close[0]}?)" if close else ""))
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             _apply(current, value, full + ".")
@@ -294,16 +296,28 @@ def fill_config(cfg, data: dict | None, overrides: list[str] | None = None):
     (any config tree of dataclasses; an unknown key or a wrong type is an error naming it)."""
     _apply(cfg, data or {}, "")
     for text in overrides or []:
-        path, value = parse_override(text)
-        nested: Any = value
-        for part in reversed(path):
-            nested = {part: nested}
-        _apply(cfg, nested, "")
+        try:
+            path, value = parse_override(text)
+            nested: Any = value
+            for part in reversed(path):
+                nested = {part: nested}
+            _apply(cfg, nested, "")
+        except VoiceflowError as e:
+            raise OverrideError(f"command-line override {text!r}: {e}") from None
     return cfg
 
 
+class OverrideError(VoiceflowError):
+    """A ``key=value`` override that does not fit the config (not the YAML file's fault)."""
+
+
 def config_from_dict(data: dict | None, overrides: list[str] | None = None) -> Config:
-    return fill_config(Config(), data, overrides)
+    cfg = fill_config(Config(), data, overrides)
+    if cfg.task == "audio" and cfg.data.max_utt_frames > cfg.data.max_frames:
+        raise VoiceflowError(f"data.max_utt_frames ({cfg.data.max_utt_frames}) exceeds data.max_frames "
+                             f"({cfg.data.max_frames}): a batch must hold the longest (cropped) utterance; "
+                             "lower data.max_utt_frames with it")
+    return cfg
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None, from_dict=config_from_dict):
@@ -322,6 +336,8 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, fro
             raise VoiceflowError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     try:
         return from_dict(data, overrides)
+    except OverrideError:
+        raise
     except VoiceflowError as e:
         raise VoiceflowError(f"{path}: {e}" if path is not None else str(e)) from None
 

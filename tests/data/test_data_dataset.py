@@ -66,3 +66,48 @@ def test_bad_inputs_name_the_file(tmp_path):
     dup.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
     with pytest.raises(VoiceflowError, match="duplicate id"):
         load_manifest(dup)
+    # values of the wrong type are refused when read, naming the line and the key
+    for key, value, message in (("text", None, "'text' must be a string, got None"),
+                                ("duration", "2.4s", "'duration' must be a number of seconds, got '2.4s'"),
+                                ("duration", True, "'duration' must be a number")):
+        typed = tmp_path / "typed.jsonl"
+        typed.write_text(json.dumps({**row, key: value}) + "\n")
+        with pytest.raises(VoiceflowError, match=f"typed.jsonl:1: {message}"):
+            load_manifest(typed)
+    assert load_manifest(_write(tmp_path / "ok.jsonl", {**row, "speaker": 19}))[0]["speaker"] == 19  # ids of speakers
+
+
+def _write(path, row):
+    path.write_text(json.dumps(row) + "\n")
+    return path
+
+
+def test_unknown_phones_and_aligned_manifests_are_refused_when_the_dataset_is_built(tmp_path):
+    c = make_corpus(tmp_path / "c")
+    rows = [json.loads(x) for x in (c["root"] / "train.jsonl").read_text().splitlines()]
+    rows[3]["alignment"][1][0] = "ZZ_B"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    inventory, stats = PhoneInventory.load(c["root"] / "phones.txt"), MelStats.load(c["root"] / "stats.json")
+    with pytest.raises(VoiceflowError, match=rf"bad.jsonl:4: {rows[3]['id']}: phone\(s\) ZZ_B not in"):
+        FeatureDataset(bad, inventory, stats, MelConfig())
+    aligned = tmp_path / "aligned.jsonl"
+    aligned.write_text("".join(json.dumps({k: v for k, v in r.items() if k not in ("feats", "frames")}) + "\n"
+                               for r in rows[:2]))
+    with pytest.raises(VoiceflowError, match="missing key.*training reads the manifest that voiceflow features"):
+        FeatureDataset(aligned, inventory, stats, MelConfig())
+
+
+def test_a_manifest_written_elsewhere_keeps_naming_the_same_files(tmp_path):
+    from voiceflow.data.manifest import resolve, save_manifest
+
+    src = tmp_path / "data" / "in.jsonl"
+    src.parent.mkdir()
+    rows = [{"id": "a", "audio": "wavs/a.wav", "feats": "/abs/a.npy"}]
+    out = tmp_path / "work" / "deeper" / "out.jsonl"
+    save_manifest(out, rows, source=src)
+    written = json.loads(out.read_text())
+    assert resolve(written["audio"], out).resolve() == (tmp_path / "data" / "wavs" / "a.wav").resolve()
+    assert written["audio"] == "../../data/wavs/a.wav" and written["feats"] == "/abs/a.npy"  # absolute kept
+    save_manifest(src.with_name("same_dir.jsonl"), rows, source=src)  # same directory: unchanged
+    assert json.loads(src.with_name("same_dir.jsonl").read_text())["audio"] == "wavs/a.wav"

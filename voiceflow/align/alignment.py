@@ -1,4 +1,4 @@
-"""The alignment contract (DESIGN.md, "Alignments and phones") and its conversion to frames.
+"""The alignment contract (docs/DESIGN.md, "Alignments and phones") and its conversion to frames.
 
 An utterance's alignment is a list of ``(phone, start_s, end_s)`` that covers the audio
 from 0 to its duration without gaps. Silences are phones (``sil``); ``spn`` is unknown

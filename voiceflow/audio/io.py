@@ -110,7 +110,7 @@ CLIP_NOTICE = 1e-3  # save_wav says so when more than this fraction of the sampl
 AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 
 
-def save_wav(path: str | os.PathLike, waveform, sample_rate: int) -> None:
+def save_wav(path: str | os.PathLike, waveform, sample_rate: int, name: str | os.PathLike | None = None) -> None:
     """Write a mono waveform as 16-bit PCM, atomically (temporary name, then rename): a wav
     file, or FLAC when ``path`` ends in ``.flac``.
 
@@ -120,6 +120,8 @@ def save_wav(path: str | os.PathLike, waveform, sample_rate: int) -> None:
             nominally in [-1, 1]; values outside are clipped (more than 0.1 % of them: a
             notice on stderr, naming the file and the peak).
         sample_rate: the rate written in the header, in Hz.
+        name: the file as the user will find it, for the clipping notice (a file written into
+            a directory that is renamed into place when complete: its final name).
 
     Raises:
         ValueError: the waveform is not 1-D or holds NaN/inf (a bug upstream, not a user
@@ -132,7 +134,7 @@ def save_wav(path: str | os.PathLike, waveform, sample_rate: int) -> None:
         raise ValueError(f"save_wav {path}: waveform contains NaN or inf")
     clipped = float(np.mean(np.abs(data) > 1.0))
     if clipped > CLIP_NOTICE:
-        print(f"notice: {path}: {100 * clipped:.1f} % of the samples were beyond full scale and are clipped "
+        print(f"notice: {name or path}: {100 * clipped:.1f} % of the samples were beyond full scale and are clipped "
               f"(peak {np.abs(data).max():.2f})", file=sys.stderr)
     data = np.clip(data, -1.0, 1.0)
     with atomic_path(path) as tmp:

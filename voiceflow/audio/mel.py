@@ -1,4 +1,4 @@
-"""THE mel definition (DESIGN.md, "The mel contract"): one log-mel for training, inference and vocoding.
+"""THE mel definition (docs/DESIGN.md, "The mel contract"): one log-mel for training, inference and vocoding.
 
 With the default :class:`~voiceflow.config.MelConfig` these are exactly the features of the
 vocos-mel-24khz vocoder (``vocos.feature_extractors.MelSpectrogramFeatures``):

@@ -1,6 +1,6 @@
 """Global log-mel statistics: one scalar mean and std over a whole corpus.
 
-The model sees ``(log_mel - mean) / std`` (DESIGN.md); everything that leaves the model is
+The model sees ``(log_mel - mean) / std`` (docs/DESIGN.md); everything that leaves the model is
 de-normalised first. A recipe stage computes the statistics and stores them next to the
 features; training and inference read that file::
 

@@ -17,7 +17,7 @@ or with one that does not cover its audio, is an error of that row (stop or skip
 For every row (``id``, ``audio``, ``text``, ...) the text is phonemized with
 ``voiceflow.text.g2p.make_g2p(G2P).phonemize(text)``, the audio is aligned to the words and
 their phones (voiceflow.align.aligner.align_words) and the row is written with
-``alignment`` (the alignment contract, DESIGN.md) and ``words`` (``[word, start, end]``)
+``alignment`` (the alignment contract, docs/DESIGN.md) and ``words`` (``[word, start, end]``)
 added; other keys are kept, rows keep their order. OUT is written atomically (temporary
 name, then rename).
 
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             tqdm.write(f"skipped: {message}", file=sys.stderr)
     if not out:
         raise VoiceflowError(f"{args.manifest}: no row could be aligned ({len(skipped)} skipped)")
-    save_manifest(args.out, out)
+    save_manifest(args.out, out, source=args.manifest)
     listed = write_skipped(f"{args.out}.skipped.tsv", skipped)
     print(f"aligned {len(out)}, skipped {len(skipped)}"
           + (f" (listed in {listed})" if listed else "") + f", in {time.perf_counter() - t0:.1f} s -> {args.out}")

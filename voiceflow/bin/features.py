@@ -6,7 +6,7 @@ Usage::
         --feats-dir data/feats --stats data/stats.json [--config conf.yaml] [--jobs 2] [--on-error stop]
 
 Each utterance's audio is read at the mel rate, its log-mel (the mel contract of
-DESIGN.md; ``mel`` section of the config) is saved as ``<feats-dir>/<id>.npy`` of shape
+docs/DESIGN.md; ``mel`` section of the config) is saved as ``<feats-dir>/<id>.npy`` of shape
 (n_mels, frames), and its alignment is checked against the audio. The output manifest adds
 ``feats`` and ``frames`` to every row. A bad utterance (unreadable audio, an alignment that
 does not cover it) stops the stage with its name, or with ``--on-error skip`` is reported
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             pool.terminate()
     if not out_rows:
         raise VoiceflowError(f"{args.manifest}: no utterance could be processed")
-    save_manifest(args.out_manifest, out_rows)
+    save_manifest(args.out_manifest, out_rows, source=args.manifest)
     if args.stats:
         result = total.result()
         result.save(args.stats)

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             pool.terminate()
     if not out:
         raise VoiceflowError(f"{args.manifest}: no row could be phonemized ({len(skipped)} skipped)")
-    save_manifest(args.out, out)
+    save_manifest(args.out, out, source=args.manifest)
     listed = write_skipped(f"{args.out}.skipped.tsv", skipped)
     most = ", ".join(f"{w} ({n})" for w, n in unknown.most_common(10))
     print(f"phonemized {len(out)}, skipped {len(skipped)}"

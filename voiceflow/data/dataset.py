@@ -41,14 +41,31 @@ def load_features(path: Path, n_mels: int) -> np.ndarray:
     return mel
 
 
+def check_phones(rows: list[dict], inventory: PhoneInventory, manifest: Path) -> None:
+    """Every phone of every row's alignment is in the inventory: checked when the dataset is
+    built, not at the first batch (or the first validation) that holds the row."""
+    for n, row in enumerate(rows, 1):
+        unknown = sorted({str(seg[0]) for seg in row["alignment"] if str(seg[0]) not in inventory})
+        if unknown:
+            raise VoiceflowError(f"{manifest}:{n}: {row.get('id')}: phone(s) {', '.join(unknown)} not in "
+                                 f"{inventory} (build phones.txt from every split's alignments)")
+
+
 class FeatureDataset(Dataset):
     """Items are ``(index, crop_start)`` pairs, as yielded by the frame-budget sampler."""
 
     def __init__(self, manifest: str | Path, inventory: PhoneInventory, stats: MelStats, mel_cfg: MelConfig):
         self.manifest = Path(manifest)
-        self.rows = load_manifest(manifest, require=FEATURE_KEYS)
+        try:
+            self.rows = load_manifest(manifest, require=FEATURE_KEYS)
+        except VoiceflowError as e:
+            if "missing key(s)" in str(e) and "feats" in str(e):
+                raise VoiceflowError(f"{e} (training reads the manifest that voiceflow features writes, "
+                                     "or a directory of voiceflow shards)") from None
+            raise
         self.inventory, self.stats, self.mel_cfg = inventory, stats, mel_cfg
         self.frames = [int(r["frames"]) for r in self.rows]
+        check_phones(self.rows, inventory, self.manifest)
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -1,4 +1,4 @@
-"""Manifests: JSON Lines, one utterance per line (DESIGN.md).
+"""Manifests: JSON Lines, one utterance per line (docs/DESIGN.md).
 
 Required keys: ``id``, ``audio`` (path), ``speaker``, ``text``, ``duration`` (seconds). Optional
 ``offset`` (seconds): the utterance is the segment [offset, offset + duration) of the audio
@@ -21,8 +21,27 @@ from voiceflow.fileio import iter_jsonl, read_jsonl, write_jsonl
 BASE_KEYS = ("id", "audio", "speaker", "text", "duration")
 
 
+PATH_KEYS = ("audio", "feats")  # paths: absolute, or relative to the manifest's directory
+_TEXT_KEYS = ("id", "audio", "speaker", "text", "feats")
+_NUMBER_KEYS = ("duration", "offset")
+
+
+def check_row_types(row: dict, where: str) -> None:
+    """The known keys hold what the stages read: strings (``id``, ``audio``, ``speaker`` (or
+    an integer), ``text``, ``feats``) and numbers of seconds (``duration``, ``offset``); a null text or a
+    duration of "2.4s" is an error here rather than the word "none" or a traceback later."""
+    for key in _TEXT_KEYS:
+        if key in row and not isinstance(row[key], str) and not (key == "speaker" and type(row[key]) is int):
+            raise VoiceflowError(f"{where}: {key!r} must be a string, got {row[key]!r}")
+    for key in _NUMBER_KEYS:
+        value = row.get(key)
+        if key in row and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise VoiceflowError(f"{where}: {key!r} must be a number of seconds, got {value!r}")
+
+
 def load_manifest(path: str | Path, require: tuple[str, ...] = BASE_KEYS) -> list[dict]:
-    """Read a manifest and check that every row has the ``require``d keys and a unique id."""
+    """Read a manifest and check that every row has the ``require``d keys, values of the
+    right types (:func:`check_row_types`) and a unique id."""
     rows = read_jsonl(path)
     if not rows:
         raise VoiceflowError(f"{path}: manifest is empty")
@@ -31,6 +50,7 @@ def load_manifest(path: str | Path, require: tuple[str, ...] = BASE_KEYS) -> lis
         missing = [k for k in require if k not in row]
         if missing:
             raise VoiceflowError(f"{path}:{n}: missing key(s) {', '.join(missing)}")
+        check_row_types(row, f"{path}:{n}")
         if "id" in row:
             if row["id"] in seen:
                 raise VoiceflowError(f"{path}:{n}: duplicate id {row['id']!r}")
@@ -46,6 +66,7 @@ def iter_manifest(path: str | Path, require: tuple[str, ...] = BASE_KEYS) -> Ite
         missing = [k for k in require if k not in row]
         if missing:
             raise VoiceflowError(f"{path}:{n}: missing key(s) {', '.join(missing)}")
+        check_row_types(row, f"{path}:{n}")
         empty = False
         yield n, row
     if empty:
@@ -69,7 +90,15 @@ def manifest_files(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> li
     return files
 
 
-def save_manifest(path: str | Path, rows: list[dict]) -> None:
+def save_manifest(path: str | Path, rows: list[dict], source: str | Path | None = None) -> None:
+    """Write ``rows`` (atomically). ``source``: the manifest they were read from; relative
+    paths (``audio``, ``feats``) are rewritten relative to ``path``'s directory, so that they
+    name the same files from the new manifest."""
+    if source is not None and Path(source).resolve().parent != Path(path).resolve().parent:
+        new_dir = Path(path).resolve().parent
+        rows = [{**row, **{k: os.path.relpath(resolve(row[k], source).resolve(), new_dir)
+                           for k in PATH_KEYS if isinstance(row.get(k), str) and not Path(row[k]).is_absolute()}}
+                for row in rows]
     write_jsonl(path, rows)
 
 

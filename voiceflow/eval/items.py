@@ -3,7 +3,7 @@
 Inputs:
 
 - **systems**: directories of generated speech, one ``<id>.wav`` per item. A directory with a
-  ``meta.jsonl`` (what ``voiceflow generate`` writes; DESIGN.md "Manifests and outputs")
+  ``meta.jsonl`` (what ``voiceflow generate`` writes; docs/DESIGN.md "Manifests and outputs")
   gives each item's ``text`` and prompt (``prompt``, or a synth item's ``prompt_wav`` / the
   ``wav`` a continue item continues); the wavs and the rows must then match one to one.
   A plain directory of wavs works too, with texts from ``--texts``.

@@ -136,7 +136,7 @@ def run_batch(synth, manifest: str | Path, out_dir: str | Path, on_error: str = 
                 print(f"skipped {row['id']}: {e}", file=sys.stderr)
                 failed.append({"id": row["id"], "task": row["task"], "error": str(e)})
                 continue
-            save_wav(Path(tmp) / f"{row['id']}.wav", wav, sr)
+            save_wav(Path(tmp) / f"{row['id']}.wav", wav, sr, name=out_dir / f"{row['id']}.wav")
             # paths as the run read them (absolute), so that meta.jsonl works from any directory
             fields = {k: (str(resolve(v, manifest).resolve()) if k in PATH_FIELDS + ("reference",) else v)
                       for k, v in row.items() if k not in ("id", "task")}

@@ -12,7 +12,7 @@ item's sampling noise (``item_noise(seed, id)``) and ``eps`` a second fixed draw
 base ``N(0, I)`` (the sampler's starting noise) over the span's dims.
 
 Values are in the model's own space, the log-mel normalised by the global statistics
-(DESIGN.md, the mel contract): in raw log-mel units each dim would add ``log(std)`` nats.
+(docs/DESIGN.md, the mel contract): in raw log-mel units each dim would add ``log(std)`` nats.
 For the ``icfm`` path the flow's t = 1 marginal is the data blurred by ``N(0, sigma^2)``
 (``flow.icfm_sigma``), so its NLL is that of a smoothed density and is not comparable with
 the ``ot`` path's (blurred by ``sigma_min`` only).

@@ -289,7 +289,7 @@ class Synthesizer:
                 t0 = time.perf_counter()
                 wav = self.to_wave(mel)
                 vocode_s = time.perf_counter() - t0
-                save_wav(Path(tmp) / f"{item.id}.wav", wav, self.cfg.mel.sample_rate)
+                save_wav(Path(tmp) / f"{item.id}.wav", wav, self.cfg.mel.sample_rate, name=out_dir / f"{item.id}.wav")
                 audio_s = wav.numel() / self.cfg.mel.sample_rate
                 sample_s = item.meta.pop("sample_s", None)
                 rows.append({"id": item.id, **item.meta, **common,

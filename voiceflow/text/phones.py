@@ -10,7 +10,7 @@ speech) are always present; a recipe builds the rest from its alignments::
     inv.ids(["sil", "HH_B", "AY1_E"])          # [1, 7, 3]
     inv.symbol(0)                              # "<pad>"
 
-Phones carry word-position suffixes (DESIGN.md): ``_B``, ``_I``, ``_E`` for the begin,
+Phones carry word-position suffixes (docs/DESIGN.md): ``_B``, ``_I``, ``_E`` for the begin,
 inside and end of a multi-phone word, ``_S`` for a one-phone word; ``sil`` and ``spn`` never
 do. :func:`tag_word` applies them to one word's phones; the text front-end and the alignment
 import both use it so that training and inference spell phones the same way.

@@ -6,7 +6,7 @@ Every backend (vocos, the Griffin-Lim fallback, a vocoder we train ourselves) is
     voc = load_vocoder(spec, cfg.mel, device="cuda")
     wav = voc(mel)          # (B, n_mels, T) -> (B, (T - 1) * hop_length)
 
-Input: the log-mel of the mel contract (DESIGN.md, :class:`voiceflow.config.MelConfig`):
+Input: the log-mel of the mel contract (docs/DESIGN.md, :class:`voiceflow.config.MelConfig`):
 ``log(clamp(mel_magnitude, log_floor))`` with an HTK, un-normalised filterbank over the
 magnitude STFT (power 1, ``center=True``). It must be **de-normalised**: the model's
 (x - mean) / std has to be undone before vocoding.
