@@ -258,3 +258,43 @@ def test_the_text_of_synth_items_is_what_their_wav_says():
     assert spoken_text({"task": "tts", "prompt_text": "Hello there.", "text": "Bye."}) == "Bye."
     assert spoken_text({"task": "continue", "text": "The whole text."}) == "The whole text."
     assert spoken_text({"text": "generated infill"}) == "generated infill" and spoken_text({}) is None
+
+
+
+def test_options_and_outputs_checked_before_scoring_and_silence_is_undefined(tmp_path):
+    make_refs(tmp_path)
+    a = make_system(tmp_path, "A")
+    with pytest.raises(VoiceflowError, match="--bootstrap must be at least 1, got 0"):
+        run_eval(tmp_path, {"A": a}, n_boot=0)
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(VoiceflowError, match="taken: exists and is not a directory"):
+        evaluate({"A": a}, tmp_path / "taken", reference=tmp_path / "ref", metrics=["mcd"], progress=False)
+    # a silent wav: no speaker similarity (NaN, counted undefined), said in one line
+    write(a / "b.wav", np.zeros(12000, dtype=np.float32))
+    from voiceflow.eval.runner import _Scorer
+    from voiceflow.eval.items import Item
+
+    class Speaker:
+        sample_rate = 16000
+
+        def embed(self, wav):
+            raise AssertionError("silence is not embedded")
+
+    row = _Scorer(["sim_o"], {"speaker": Speaker()}, {}).score(Item("b", prompt=tmp_path / "ref" / "b.wav"), a / "b.wav")
+    assert row["silent"] and row["sim_o"] != row["sim_o"]
+    report, lines = run_eval(tmp_path, {"A": a})
+    assert any("1 file(s) are digital silence" in line for line in lines)
+
+
+def test_systems_are_read_as_the_listening_pages_read_them(tmp_path):
+    """eval takes .wav and .flac files and ignores hidden ones, like listen build."""
+    import soundfile
+
+    make_refs(tmp_path)
+    a = make_system(tmp_path, "A", meta=False)
+    (a / "c.wav").rename(a / "c.tmp")
+    soundfile.write(a / "c.flac", soundfile.read(a / "c.tmp")[0], 24000)
+    (a / "c.tmp").unlink()
+    write(a / "._c.wav", tone(100.0, 0.5))  # macOS metadata file
+    report, _ = run_eval(tmp_path, {"A": a})
+    assert report["systems"]["A"]["n_items"] == 3

@@ -329,15 +329,18 @@ def _bad_results(tmp_path, kind):
         obj["trials"][0]["trial"] = "t99"
     elif kind == "range":
         obj["trials"][0]["ratings"]["s03"] = 7
+    elif kind == "fraction":
+        obj["trials"][0]["ratings"]["s03"] = 3.5
     elif kind == "test":
         obj["test"] = "mushra"
     write(bad, obj)
     return key, bad, {"test_id": "results of test 'other-test'", "format": "format is",
                       "stimulus": "unknown stimulus id 'zz99'", "trial": "trial 't99' is not in the key",
-                      "range": "not a number in 1..5", "test": "a 'mushra' result"}[kind]
+                      "range": "not a whole number in 1..5", "fraction": "rating 3.5 of stimulus 's03' is not a whole",
+                      "test": "a 'mushra' result"}[kind]
 
 
-@pytest.mark.parametrize("kind", ["malformed", "test_id", "format", "stimulus", "trial", "range", "test"])
+@pytest.mark.parametrize("kind", ["malformed", "test_id", "format", "stimulus", "trial", "range", "fraction", "test"])
 def test_bad_result_file_is_a_one_line_error_naming_it(tmp_path, capsys, kind):
     key, bad, needle = _bad_results(tmp_path, kind)
     out = tmp_path / "out"

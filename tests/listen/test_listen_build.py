@@ -244,6 +244,18 @@ def test_texts_missing_for_an_item_is_an_error(tmp_path):
         build_test("mos", [("X", d)], tmp_path / "out", texts=True, log=lambda m: None)
 
 
+def test_texts_are_what_the_wavs_say(tmp_path):
+    """An edit's page shows its new text (the wav says it), as eval scores it."""
+    import json
+
+    from voiceflow.listen.sources import read_texts, scan_source
+
+    d = make_dir(tmp_path, "ed", ["a", "b"])
+    (d / "meta.jsonl").write_text(json.dumps({"id": "a", "task": "edit", "text": "old words", "new_text": "new words"})
+                                  + "\n" + json.dumps({"id": "b", "text": "said as is"}) + "\n")
+    assert read_texts([scan_source("E", d, "test")], ["a", "b"]) == {"a": "new words", "b": "said as is"}
+
+
 def test_cli_builds_and_reports_errors_in_one_line(tmp_path, inputs, capsys):
     (name_a, dir_a), (name_b, dir_b) = inputs["systems"]
     instructions = tmp_path / "instructions.txt"
@@ -266,3 +278,14 @@ def test_cli_builds_and_reports_errors_in_one_line(tmp_path, inputs, capsys):
     with pytest.raises(SystemExit) as e:
         listen_main(["build", "--test", "mos", "--system", "nodir", "--out", str(tmp_path / "x")])
     assert e.value.code == 1 and "expected NAME=DIR" in capsys.readouterr().err
+
+
+def test_a_rebuild_never_replaces_the_key_of_another_test(tmp_path, inputs):
+    out = tmp_path / "page"
+    first = build("mos", inputs, out)
+    assert build("mos", inputs, out)["salt"] == first["salt"]  # a rebuild of the same test keeps its ids
+    key = tmp_path / "page.key.json"
+    before = key.read_bytes()
+    with pytest.raises(VoiceflowError, match="the key of a mos test, which a mushra page would replace"):
+        build("mushra", inputs, out)
+    assert key.read_bytes() == before

@@ -41,8 +41,8 @@ def add_build_parser(sub) -> None:
     p.add_argument("--system", action="append", default=[], metavar="NAME=DIR",
                    help="a system's wav directory (repeat); items are matched by file stem")
     p.add_argument("--reference", metavar="DIR",
-                   help="smos: speaker reference per item; cmos: what B is compared with; "
-                        "mushra: the explicit and hidden reference")
+                   help="smos: speaker reference per item; cmos: what each system is compared with (played as "
+                        "A or B, balanced per listener); mushra: the explicit and hidden reference")
     p.add_argument("--anchor", metavar="NAME=DIR",
                    help="mushra: the anchor (default: the reference low-passed at 3.5 kHz)")
     p.add_argument("--out", required=True, metavar="DIR", help="the page folder; the key goes to DIR.key.json")
@@ -52,7 +52,8 @@ def add_build_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--attention-checks", type=int, default=2, metavar="K",
                    help="beep-count attention trials (default 2)")
-    p.add_argument("--post-url", metavar="URL", help="also POST each listener's results there as JSON")
+    p.add_argument("--post-url", metavar="URL", help="also POST each listener's results there as JSON (the endpoint must allow cross-origin "
+                        "POSTs with a Content-Type header: a page opened from a file has origin null)")
     p.add_argument("--texts", action="store_true", help="show each item's text from meta.jsonl")
     p.add_argument("--allow-missing", action="store_true",
                    help="drop (and list) items that some input lacks instead of failing")

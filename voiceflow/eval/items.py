@@ -66,9 +66,9 @@ def discover_system(name: str, directory: str | Path) -> System:
     d = Path(directory)
     if not d.is_dir():
         raise VoiceflowError(f"{d}: system directory not found (system {name})")
-    wavs = {p.stem: p for p in sorted(d.glob("*.wav"))}
-    if not wavs:
-        raise VoiceflowError(f"{d}: no .wav files (system {name})")
+    from voiceflow.listen.sources import scan_source  # one rule for both tools: .wav/.flac, no hidden files
+
+    wavs = scan_source(name, d, "test").files
     meta = None
     if (d / "meta.jsonl").is_file():
         meta = {}

@@ -43,7 +43,7 @@ from voiceflow.eval.file_work import file_results
 from voiceflow.eval.items import Item, build_items, check_audio, discover_system, read_texts, show_ids
 from voiceflow.eval.stats import mean_ci, ratio_ci
 from voiceflow.eval.texts import NORMALISATION, char_errors, word_errors
-from voiceflow.fileio import atomic_path, write_json
+from voiceflow.fileio import atomic_path, check_output_path, write_json
 
 __all__ = ["METRICS", "evaluate", "markdown_table"]
 
@@ -159,6 +159,7 @@ class _Scorer:
             return wavs[rate]
 
         row["duration_s"] = round(at(16000).numel() / 16000, 3)
+        silent = float(at(16000).abs().max()) == 0.0  # digital silence: no voice to compare or rate
         if "wer" in m or "cer" in m:
             hyp = self.pre.get(("asr", path))
             if hyp is None:
@@ -171,11 +172,11 @@ class _Scorer:
                 row["char_errors"], row["ref_chars"] = char_errors(item.text, hyp)
                 row["cer"] = row["char_errors"] / row["ref_chars"] if row["ref_chars"] else math.nan
         if "sim_o" in m or "sim_r" in m:
-            emb = b["speaker"].embed(at(b["speaker"].sample_rate))
+            emb = None if silent else b["speaker"].embed(at(b["speaker"].sample_rate))
             if "sim_o" in m:
-                row["sim_o"] = cosine(emb, self._embed_prompt(item.prompt, vocoded=False))
+                row["sim_o"] = math.nan if silent else cosine(emb, self._embed_prompt(item.prompt, vocoded=False))
             if "sim_r" in m:
-                row["sim_r"] = cosine(emb, self._embed_prompt(item.prompt, vocoded=True))
+                row["sim_r"] = math.nan if silent else cosine(emb, self._embed_prompt(item.prompt, vocoded=True))
         if "mcd" in m or "f0" in m:
             from voiceflow.eval.signal import SAMPLE_RATE, mel_cepstrum, signal_metrics
 
@@ -187,7 +188,9 @@ class _Scorer:
             row.update(signal_metrics(at(SAMPLE_RATE), self._reference[item.reference], mcd="mcd" in m,
                                       f0="f0" in m, generated_f0=track))
         if "mos" in m:
-            row["mos"] = b["mos"].score(at(b["mos"].sample_rate), path)
+            row["mos"] = math.nan if silent else b["mos"].score(at(b["mos"].sample_rate), path)
+        if silent:
+            row["silent"] = True
         return row
 
 
@@ -269,6 +272,9 @@ def evaluate(systems: dict[str, str | Path], out_dir: str | Path, reference: str
         raise VoiceflowError("no system to evaluate (give --system NAME=DIR)")
     if jobs < 1:
         raise VoiceflowError(f"--jobs must be at least 1, got {jobs}")
+    if n_boot < 1:
+        raise VoiceflowError(f"--bootstrap must be at least 1, got {n_boot}")
+    check_output_path(out_dir, is_dir=True)  # before any model loads or item is scored
     device = str(resolve_device(device))
     torch.manual_seed(seed)
     found = [discover_system(name, d) for name, d in systems.items()]
@@ -294,6 +300,10 @@ def evaluate(systems: dict[str, str | Path], out_dir: str | Path, reference: str
                 path = item.wavs[s.name]
                 rows[s.name].append({"system": s.name, "id": item.id, "wav": str(path), **scorer.score(item, path)})
                 bar.update()
+    silent = [r["wav"] for s in found for r in rows[s.name] if r.pop("silent", False)]
+    if silent and notice is not None:
+        notice(f"eval: {len(silent)} file(s) are digital silence (SIM and MOS undefined for them): "
+               f"{', '.join(silent[:5])}{' and more' if len(silent) > 5 else ''}")
     report = {
         "systems": {s.name: {"dir": str(s.dir), "n_items": len(items),
                              "metrics": _summarise(rows[s.name], chosen, seed, n_boot)} for s in found},

@@ -122,7 +122,10 @@ def result_paths(inputs: list[str | Path], key_path: str | Path | None = None,
                      if not p.name.endswith(".key.json") and p.resolve() not in skip
                      and p.resolve().parent != skip_dir]
             if not found:
-                raise VoiceflowError(f"{entry}: no result files (*.json) in this directory")
+                inside_out = skip_dir is not None and entry.resolve() == skip_dir
+                raise VoiceflowError(f"{entry}: no result files (*.json) in this directory" + (
+                    " (it is also --out, whose files are never read as results: give another --out)"
+                    if inside_out else ""))
         elif entry.is_file():
             found = [entry]
         else:
@@ -137,9 +140,11 @@ def result_paths(inputs: list[str | Path], key_path: str | Path | None = None,
 
 
 def _check_rating(path, tid, sid, value, test):
+    """Ratings are whole numbers of the test's scale (the page's buttons and slider give
+    nothing else)."""
     low, high = RATING_RANGE[test]
-    if not _is_number(value) or not low <= value <= high:
-        raise VoiceflowError(f"{path}: trial {tid!r}: rating {value!r} of stimulus {sid!r} is not a number "
+    if not _is_number(value) or not low <= value <= high or value != int(value):
+        raise VoiceflowError(f"{path}: trial {tid!r}: rating {value!r} of stimulus {sid!r} is not a whole number "
                              f"in {low}..{high}")
 
 

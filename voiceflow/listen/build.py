@@ -249,11 +249,15 @@ def design(test: str, items: list[str], systems: list[Source], reference: Source
     return stimuli, trials
 
 
-def _salt_for(key_path: Path) -> bytes:
-    """The salt of an existing key (so a rebuild keeps its ids), else a new random one."""
+def _salt_for(key_path: Path, test: str) -> bytes:
+    """The salt of an existing key (so a rebuild keeps its ids), else a new random one. A
+    key of another kind of test is never replaced: results collected with it would lose it."""
     if key_path.exists():
         old = read_json(key_path)
         if isinstance(old, dict) and old.get("format") == KEY_FORMAT and isinstance(old.get("salt"), str):
+            if old.get("test") != test:
+                raise VoiceflowError(f"{key_path}: the key of a {old.get('test')} test, which a {test} page would "
+                                     "replace (results collected with it need it): choose another --out")
             return bytes.fromhex(old["salt"])
         raise VoiceflowError(f"{key_path}: exists but is not a listening-test key; move it away first")
     return secrets.token_bytes(16)
@@ -299,14 +303,14 @@ def build_test(test: str, systems: list[tuple[str, str | Path]], out: str | Path
         raise VoiceflowError(f"unknown test {test!r} (one of: {', '.join(TESTS)})")
     needs_reference = test in ("smos", "cmos", "mushra")
     if needs_reference and reference is None:
-        raise VoiceflowError(f"a {test} test needs --reference DIR")
+        raise VoiceflowError(f"{_article(test)} {test} test needs --reference DIR")
     if not needs_reference and reference is not None:
         raise VoiceflowError(f"a {test} test takes no --reference (give it as --system NAME=DIR to rate it)")
     if anchor is not None and test != "mushra":
         raise VoiceflowError("--anchor is for mushra tests only")
     minimum = 2 if test == "ab" else 1
     if len(systems) < minimum:
-        raise VoiceflowError(f"a {test} test needs at least {minimum} --system NAME=DIR")
+        raise VoiceflowError(f"{_article(test)} {test} test needs at least {minimum} --system NAME=DIR")
     names = [name for name, _ in systems] + ([anchor[0]] if anchor else [])
     for name in names:
         if name.lower() in RESERVED_NAMES:
@@ -335,7 +339,7 @@ def build_test(test: str, systems: list[tuple[str, str | Path]], out: str | Path
         chosen = sorted(random.Random(f"{seed}:items").sample(all_items, items))
     item_texts = read_texts(sources, chosen) if texts else None
 
-    salt = _salt_for(key_path)
+    salt = _salt_for(key_path, test)
     stimuli, trials = design(test, chosen, test_sources, ref_source, anchor_source, rate, salt, seed,
                              attention_checks, item_texts)
     trials.sort(key=lambda t: t.id)
@@ -382,3 +386,7 @@ def build_test(test: str, systems: list[tuple[str, str | Path]], out: str | Path
     log(f"wrote {key_path} (the key: keep it out of the page folder)")
     return key
 
+
+def _article(test: str) -> str:
+    """'an' before the tests said with a vowel sound ("an AB test", "an MOS test")."""
+    return "an" if test.lower() in ("ab", "mos", "smos") else "a"

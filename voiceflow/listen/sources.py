@@ -128,14 +128,18 @@ def check_sources(sources: list[Source], sample_rate: int | None = None,
 
 
 def read_texts(sources: list[Source], items: list[str]) -> dict[str, str]:
-    """Each item's text from the ``meta.jsonl`` of the inputs (the first that has it)."""
+    """Each item's text from the ``meta.jsonl`` of the inputs (the first that has it): what
+    its wav says (:func:`voiceflow.eval.items.spoken_text`)."""
+    from voiceflow.eval.items import spoken_text
+
     texts: dict[str, str] = {}
     for source in sources:
         meta = source.dir / "meta.jsonl"
         if meta.is_file():
             for row in read_jsonl(meta):
-                if isinstance(row.get("text"), str) and "id" in row:
-                    texts.setdefault(str(row["id"]), row["text"])
+                text = spoken_text(row)  # an edit's new text; a kept prompt's text first
+                if text is not None and "id" in row:
+                    texts.setdefault(str(row["id"]), text)
     lacking = [item for item in items if item not in texts]
     if lacking:
         raise VoiceflowError(f"--texts: no text for item(s) {', '.join(repr(i) for i in lacking[:5])}{' and more' if len(lacking) > 5 else ''} in the "
