@@ -170,7 +170,8 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ] && [ ! -f "$(done_marker "$data" te
     echo "$piece_rows $seed" > "$raw/train.d/.complete"
   fi
   same_options "$text/train.d" "g2p=$g2p on_error=$on_error"
-  for piece in $(pieces "$raw/train.d" 2 text); do
+  list=$(pieces "$raw/train.d" 2 text) || exit 1   # (a failure inside `for ... in $(...)` would not stop)
+  for piece in $list; do
     out=$text/train.d/$(basename "$piece")
     fresh "$out" "$piece" || vf phonemize --manifest "$piece" --out "$out" --g2p "$g2p" --jobs "$nj" --on-error "$on_error"
   done
@@ -189,7 +190,8 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ] && [ ! -f "$(done_marker "$data" al
     how=(--g2p "$g2p")
   fi
   same_options "$aligned/train.d" "${how[*]} on_error=$on_error"
-  for piece in $(pieces "$text/train.d" 2 text); do
+  list=$(pieces "$text/train.d" 2 text) || exit 1
+  for piece in $list; do
     out=$aligned/train.d/$(basename "$piece")
     fresh "$out" "$piece" || vf align --manifest "$piece" --out "$out" "${how[@]}" --jobs "$nj" --on-error "$on_error"
   done
