@@ -61,10 +61,10 @@ COMMANDS = {
 
 
 def help_text() -> str:
-    """The module docstring as plain text: no reStructuredText roles, literals or ``::``."""
-    text = __doc__.strip().replace(":mod:", "").replace("``", "").replace("`", "")
-    text = text.replace("Commands::", "Commands:")
-    return text + "\n\nRun 'voiceflow <command> --help' for a command's options."
+    """The module docstring as plain text (:func:`voiceflow.bin.common.plain_text`)."""
+    from voiceflow.bin.common import plain_text
+
+    return plain_text(__doc__.strip()) + "\n\nRun 'voiceflow <command> --help' for a command's options."
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,7 +52,8 @@ def add_build_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--attention-checks", type=int, default=2, metavar="K",
                    help="beep-count attention trials (default 2)")
-    p.add_argument("--post-url", metavar="URL", help="also POST each listener's results there as JSON (the endpoint must allow cross-origin "
+    p.add_argument("--post-url", metavar="URL",
+                   help="also POST each listener's results there as JSON (the endpoint must allow cross-origin "
                         "POSTs with a Content-Type header: a page opened from a file has origin null)")
     p.add_argument("--texts", action="store_true", help="show each item's text from meta.jsonl")
     p.add_argument("--allow-missing", action="store_true",

@@ -56,13 +56,8 @@ class FeatureDataset(Dataset):
 
     def __init__(self, manifest: str | Path, inventory: PhoneInventory, stats: MelStats, mel_cfg: MelConfig):
         self.manifest = Path(manifest)
-        try:
-            self.rows = load_manifest(manifest, require=FEATURE_KEYS)
-        except VoiceflowError as e:
-            if "missing key(s)" in str(e) and "feats" in str(e):
-                raise VoiceflowError(f"{e} (training reads the manifest that voiceflow features writes, "
-                                     "or a directory of voiceflow shards)") from None
-            raise
+        self.rows = load_manifest(manifest, require=FEATURE_KEYS, missing_hint=(
+            " (training reads the manifest that voiceflow features writes, or a directory of voiceflow shards)"))
         self.inventory, self.stats, self.mel_cfg = inventory, stats, mel_cfg
         self.frames = [int(r["frames"]) for r in self.rows]
         check_phones(self.rows, inventory, self.manifest)

@@ -39,9 +39,10 @@ def check_row_types(row: dict, where: str) -> None:
             raise VoiceflowError(f"{where}: {key!r} must be a number of seconds, got {value!r}")
 
 
-def load_manifest(path: str | Path, require: tuple[str, ...] = BASE_KEYS) -> list[dict]:
-    """Read a manifest and check that every row has the ``require``d keys, values of the
-    right types (:func:`check_row_types`) and a unique id."""
+def load_manifest(path: str | Path, require: tuple[str, ...] = BASE_KEYS, missing_hint: str = "") -> list[dict]:
+    """Read a manifest and check that every row has the ``require``d keys (``missing_hint``:
+    appended to that error, e.g. which stage writes them), values of the right types
+    (:func:`check_row_types`) and a unique id."""
     rows = read_jsonl(path)
     if not rows:
         raise VoiceflowError(f"{path}: manifest is empty")
@@ -49,7 +50,7 @@ def load_manifest(path: str | Path, require: tuple[str, ...] = BASE_KEYS) -> lis
     for n, row in enumerate(rows, 1):
         missing = [k for k in require if k not in row]
         if missing:
-            raise VoiceflowError(f"{path}:{n}: missing key(s) {', '.join(missing)}")
+            raise VoiceflowError(f"{path}:{n}: missing key(s) {', '.join(missing)}{missing_hint}")
         check_row_types(row, f"{path}:{n}")
         if "id" in row:
             if row["id"] in seen:

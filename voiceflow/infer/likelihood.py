@@ -39,10 +39,6 @@ from voiceflow.infer.sampler import frame_budget_batches, model_field
 from voiceflow.infer.synthesizer import InfillItem, item_noise
 
 
-def _or_none(x: float) -> float | None:
-    return None if math.isnan(x) else x
-
-
 def _batch_rows(loaded: LoadedModel, items: list[InfillItem], steps: int, method: str, estimator: str,
                 probes: int, probe: str, seed: int, guidance: float) -> list[dict]:
     device = next(loaded.model.parameters()).device
@@ -65,8 +61,7 @@ def _batch_rows(loaded: LoadedModel, items: list[InfillItem], steps: int, method
     result = log_likelihood(field, x1, mask, lambda t: path.sample(x0, x1, t, eps)[0], steps, method, estimator,
                             probe=probe, probe_noise=probe_noise.to(device) if K else None)
     nll, nll_se = (-result.mean).cpu().tolist(), result.stderr.cpu().tolist()
-    if estimator == "hutchinson" and K < 2:  # one probe: its error exists but cannot be measured
-        nll_se = [math.nan] * len(nll_se)
+    measured = not (estimator == "hutchinson" and K < 2)  # one probe: its error exists but cannot be measured
     rows = []
     for b, it in enumerate(items):
         frames, dims = int(it.mask.sum()), int(result.dims[b])
@@ -74,8 +69,9 @@ def _batch_rows(loaded: LoadedModel, items: list[InfillItem], steps: int, method
         rows.append({
             "id": it.id, "speaker": it.meta.get("speaker", ""), "span": it.meta.get("span"),
             "masked_frames": frames, "dims": dims,
-            "nll_nats_per_dim": nll[b] / dims, "nll_nats_per_dim_se": _or_none(nll_se[b] / dims),
-            "nll_bits_per_frame": nll[b] * per_frame, "nll_bits_per_frame_se": _or_none(nll_se[b] * per_frame),
+            "nll_nats_per_dim": nll[b] / dims, "nll_nats_per_dim_se": nll_se[b] / dims if measured else None,
+            "nll_bits_per_frame": nll[b] * per_frame,
+            "nll_bits_per_frame_se": nll_se[b] * per_frame if measured else None,
             "estimator": estimator, "probes": K or None, "probe": probe if K else None, "steps": steps,
             "solver": method, "guidance": guidance, "seed": seed,
         })
